@@ -1,0 +1,88 @@
+// `npm start`: the whole service on one machine. Starts DynamoDB Local (unless DYNAMODB_ENDPOINT is
+// set), creates the table, bootstraps the operator account, serves every action on HOST:PORT, and
+// on Ctrl-C / SIGTERM stops everything it started.
+
+import { readFileSync } from 'node:fs'
+import { ConfigError, loadConfig } from '../shared/config.ts'
+import { createLogger } from '../shared/log.ts'
+import { bootstrapOperatorAccount } from '../shared/services/accounts.ts'
+import { ensureTable } from '../shared/store/create-table.ts'
+import { openStores } from '../shared/store/stores.ts'
+import { managementActions } from '../shared/management-app.ts'
+import { buildServiceApp } from '../shared/service-app.ts'
+import { JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts'
+import { resolveRootCredentials } from './root-credentials.ts'
+
+const say = (line: string) => process.stderr.write(`${line}\n`)
+
+async function main() {
+  let config
+  try {
+    config = loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      say(`oidc-sts: ${e.message}`)
+      process.exit(1)
+    }
+    throw e
+  }
+  const logger = createLogger(config.logLevel)
+  let engine: DynamoDbLocal | undefined
+  let stopping = false
+  const cleanups: Array<() => Promise<void>> = []
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    say(`oidc-sts: ${signal} received, stopping`)
+    for (const c of cleanups.reverse()) await c().catch((e) => say(`oidc-sts: cleanup failed: ${(e as Error).message}`))
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+
+  if (!config.dynamodbEndpoint) {
+    try {
+      engine = await startDynamoDbLocal({ dataDir: config.dataDir })
+    } catch (e) {
+      if (e instanceof JavaMissingError) {
+        say(`oidc-sts: ${e.message}`)
+        process.exit(1)
+      }
+      throw e
+    }
+    cleanups.push(() => engine!.stop())
+    say(`oidc-sts: DynamoDB Local on ${engine.endpoint}, data in ${config.dataDir}/dynamodb`)
+    config = { ...config, dynamodbEndpoint: engine.endpoint }
+  }
+  if (stopping) return
+
+  const stores = openStores(config)
+  await ensureTable(stores.documentClient, config.tableName)
+  const root = await resolveRootCredentials(config, stores.accounts)
+  await bootstrapOperatorAccount(stores.accounts, root.creds, Date.now())
+
+  // One port serves every HTTP action, routed by Version/Action, as the deployed pair of APIs would.
+  const app = buildServiceApp({
+    config,
+    stores,
+    logger,
+    actions: managementActions(),
+    ...(config.tlsCertFile && config.tlsKeyFile
+      ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }
+      : {}),
+  })
+  cleanups.push(() => app.close())
+  await app.listen({ host: config.host, port: config.port })
+  const scheme = config.tlsCertFile ? 'https' : 'http'
+  const address = app.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  say(`oidc-sts: listening on ${scheme}://${config.host}:${port}/`)
+  say(root.source === 'env'
+    ? `oidc-sts: operator account ${root.creds.AccountId}, AccessKeyId ${root.creds.AccessKeyId} (from ROOT_ACCESS_KEY_ID/ROOT_ACCESS_KEY_SECRET)`
+    : `oidc-sts: operator account ${root.creds.AccountId}; root AccessKey in ${root.path}`)
+}
+
+main().catch((e: unknown) => {
+  say(`oidc-sts: failed to start: ${(e as Error).message}`)
+  process.exit(1)
+})

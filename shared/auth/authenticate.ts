@@ -1,0 +1,67 @@
+// Authenticates a signed RPC request: signature verification (shared/signing) with store-backed
+// seams (AccessKey lookup with a bounded cache, single-use nonces), producing the Caller.
+
+import { ApiError } from '../errors.ts'
+import type { Caller } from '../http/action.ts'
+import type { Authenticate } from '../http/app.ts'
+import { verifyRequestSignature } from '../signing/verify.ts'
+import type { AccessKeyRecord, AccountStore } from '../store/account-store.ts'
+import type { NonceStore } from '../store/nonce-store.ts'
+
+/** Resolves STS temporary credentials (the token-exchange issue); absent until then. */
+export type SessionResolver = (accessKeyId: string, securityToken: string, now: Date) => Promise<{ secret: string; caller: Caller }>
+
+export interface AuthenticatorDeps {
+  accounts: AccountStore
+  nonces: NonceStore
+  windowSeconds: number
+  sessions?: SessionResolver
+  /** How long a looked-up AccessKey may be reused without a table read (bound on revocation delay). */
+  keyCacheMs?: number
+}
+
+const KEY_CACHE_MAX = 1000
+
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
+  const keyCacheMs = deps.keyCacheMs ?? 5000
+  // Module-lifetime cache: at most KEY_CACHE_MAX keys, each trusted for keyCacheMs after its read.
+  const keyCache = new Map<string, { record: AccessKeyRecord | undefined; at: number }>()
+
+  const lookupKey = async (accessKeyId: string, nowMs: number) => {
+    const hit = keyCache.get(accessKeyId)
+    if (hit && nowMs - hit.at < keyCacheMs) return hit.record
+    const record = await deps.accounts.getAccessKey(accessKeyId)
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string)
+    keyCache.set(accessKeyId, { record, at: nowMs })
+    return record
+  }
+
+  return async (req, now) => {
+    let caller: Caller | undefined
+    await verifyRequestSignature(req, {
+      now: () => now,
+      windowSeconds: deps.windowSeconds,
+      consumeNonce: (accessKeyId, nonce, ttlSeconds) => deps.nonces.consume(accessKeyId, nonce, ttlSeconds, now),
+      resolveKey: async (accessKeyId, securityToken) => {
+        if (accessKeyId.startsWith('STS.')) {
+          if (securityToken === undefined) {
+            throw new ApiError('InvalidSecurityToken.Malformed', 'Temporary credentials (STS.* AccessKeyId) need their SecurityToken (x-acs-security-token).')
+          }
+          if (!deps.sessions) throw new ApiError('InvalidAccessKeyId.NotFound', 'Specified access key is not found.')
+          const session = await deps.sessions(accessKeyId, securityToken, now)
+          caller = session.caller
+          return { accessKeyId, secret: session.secret, active: true }
+        }
+        if (securityToken !== undefined) {
+          throw new ApiError('InvalidSecurityToken.MismatchWithAccessKey', 'A SecurityToken was sent with a long-term AccessKeyId; it belongs to STS.* temporary credentials only.')
+        }
+        const record = await lookupKey(accessKeyId, now.getTime())
+        if (!record) return undefined
+        caller = { type: 'root', accountId: record.accountId, accessKeyId, operator: record.operator }
+        return { accessKeyId, secret: record.secret, active: record.status === 'Active' }
+      },
+    })
+    if (!caller) throw new ApiError('InvalidAccessKeyId.NotFound', 'Specified access key is not found.')
+    return caller
+  }
+}

@@ -1,0 +1,110 @@
+// The only reader of process.env: every setting validated once, frozen, and every bad key reported at once.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly dataDir: string
+  /** DynamoDB endpoint to use instead of starting DynamoDB Local (local mode), or of AWS's (tests). */
+  readonly dynamodbEndpoint: string | undefined
+  readonly region: string
+  readonly tableName: string
+  readonly rootAccountId: string | undefined
+  readonly rootAccessKeyId: string | undefined
+  readonly rootAccessKeySecret: string | undefined
+  readonly allowPrivateIssuers: boolean
+  readonly tlsCertFile: string | undefined
+  readonly tlsKeyFile: string | undefined
+  readonly logLevel: LogLevel
+  /** Accepted clock skew of signed requests, seconds (design.md: 15 minutes). */
+  readonly signatureWindowSeconds: number
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = []
+  const str = (name: string, fallback: string) => {
+    const v = env[name]
+    return v === undefined || v === '' ? fallback : v
+  }
+  const opt = (name: string) => {
+    const v = env[name]
+    return v === undefined || v === '' ? undefined : v
+  }
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = opt(name)
+    if (raw === undefined) return fallback
+    const n = Number(raw)
+    if (!/^\d+$/.test(raw) || n < min || n > max) {
+      problems.push(`${name} must be an integer in ${min}..${max} (got "${raw}")`)
+      return fallback
+    }
+    return n
+  }
+  const bool = (name: string, fallback: boolean) => {
+    const raw = opt(name)
+    if (raw === undefined) return fallback
+    if (raw === 'true' || raw === '1') return true
+    if (raw === 'false' || raw === '0') return false
+    problems.push(`${name} must be true or false (got "${raw}")`)
+    return fallback
+  }
+
+  const rootAccountId = opt('ROOT_ACCOUNT_ID')
+  if (rootAccountId !== undefined && !/^\d{16}$/.test(rootAccountId)) {
+    problems.push('ROOT_ACCOUNT_ID must be 16 decimal digits')
+  }
+  const rootAccessKeyId = opt('ROOT_ACCESS_KEY_ID')
+  const rootAccessKeySecret = opt('ROOT_ACCESS_KEY_SECRET')
+  if ((rootAccessKeyId === undefined) !== (rootAccessKeySecret === undefined)) {
+    problems.push('ROOT_ACCESS_KEY_ID and ROOT_ACCESS_KEY_SECRET must be set together')
+  }
+  if (rootAccessKeyId !== undefined && !/^[A-Za-z0-9]{16,64}$/.test(rootAccessKeyId)) {
+    problems.push('ROOT_ACCESS_KEY_ID must be 16..64 letters and digits')
+  }
+  if (rootAccessKeyId?.startsWith('STS.')) problems.push('ROOT_ACCESS_KEY_ID must not start with "STS."')
+  if (rootAccessKeySecret !== undefined && rootAccessKeySecret.length < 20) {
+    problems.push('ROOT_ACCESS_KEY_SECRET must be at least 20 characters')
+  }
+  const dynamodbEndpoint = opt('DYNAMODB_ENDPOINT')
+  if (dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(dynamodbEndpoint)) {
+    problems.push(`DYNAMODB_ENDPOINT must be an http(s) URL (got "${dynamodbEndpoint}")`)
+  }
+  const logLevel = str('LOG_LEVEL', 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
+  const tlsCertFile = opt('TLS_CERT_FILE')
+  const tlsKeyFile = opt('TLS_KEY_FILE')
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together')
+  }
+  const tableName = str('TABLE_NAME', 'oidc-sts')
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) problems.push('TABLE_NAME must be 3..255 of [A-Za-z0-9_.-]')
+
+  const config: Config = {
+    host: str('HOST', '127.0.0.1'),
+    port: int('PORT', 8080, 0, 65535),
+    dataDir: str('DATA_DIR', '.data'),
+    dynamodbEndpoint,
+    region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
+    tableName,
+    rootAccountId,
+    rootAccessKeyId,
+    rootAccessKeySecret,
+    allowPrivateIssuers: bool('ALLOW_PRIVATE_ISSUERS', false),
+    tlsCertFile,
+    tlsKeyFile,
+    logLevel,
+    signatureWindowSeconds: int('SIGNATURE_WINDOW_SECONDS', 900, 60, 3600),
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(config)
+}

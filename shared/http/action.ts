@@ -1,0 +1,56 @@
+// The shape of one RPC action: parse (pure validation), authorize (which policy action on which
+// resource), run. The dispatcher calls them in that order, so a rejected request changes nothing.
+
+import type { Params } from '../validation/params.ts'
+
+export type Product = 'Ims' | 'Ram' | 'Sts' | 'OidcSts'
+
+/** Who signed the request. `root` is an account's long-term AccessKey. */
+export type Caller =
+  | { type: 'root'; accountId: string; accessKeyId: string; operator: boolean }
+  | {
+      type: 'assumed-role'
+      accountId: string
+      accessKeyId: string
+      roleName: string
+      roleId: string
+      sessionName: string
+    }
+
+export interface RequestInfo {
+  requestId: string
+  now: Date
+  sourceIp: string
+}
+
+export interface ActionDefinition<Input = unknown, Deps = unknown> {
+  product: Product
+  version: string
+  name: string
+  /** Anonymous actions (AssumeRoleWithOIDC) authenticate by their own means. */
+  anonymous?: boolean
+  /** Only the operator (the bootstrap account's key) may call it, e.g. CreateAccount. */
+  operatorOnly?: boolean
+  parse(params: Params): Input
+  /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
+  permission?(input: Input, caller: Caller): { action: string; resource: string }
+  run(input: Input, ctx: ActionContext<Deps>): Promise<Record<string, unknown>>
+}
+
+export interface ActionContext<Deps> {
+  caller: Caller | undefined
+  deps: Deps
+  request: RequestInfo
+  params: Params
+}
+
+/** `const define = actionsWith<MyDeps>()`: then `define({...})` infers each action's input type. */
+export function actionsWith<Deps>() {
+  return <Input>(def: ActionDefinition<Input, Deps>): ActionDefinition<Input, Deps> => def
+}
+
+/** The calling account of a signed action (the dispatcher guarantees a caller for non-anonymous actions). */
+export function callerAccount(caller: Caller | undefined): string {
+  if (!caller) throw new Error('signed action reached without a caller')
+  return caller.accountId
+}

@@ -1,0 +1,147 @@
+// buildApp(actions, deps): a Fastify app serving one set of RPC actions on `/` plus `GET /health`.
+// No Lambda imports: the Lambda entry points wrap it with @fastify/aws-lambda, the local runner
+// listens with it, tests use app.inject() and real HTTP.
+
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { ApiError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import type { ActionDefinition, Caller, Product } from './action.ts'
+import { errorEnvelope, toApiError } from './error-reply.ts'
+import { parseRpcRequest, type RpcRequest } from './rpc-request.ts'
+
+export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
+export type Authorize = (caller: Caller, permission: { action: string; resource: string } | undefined, def: ActionDefinition<unknown, unknown>) => void | Promise<void>
+
+export interface AppOptions<Deps> {
+  // Each action's Input type differs; the dispatcher only passes parse()'s result on to run().
+  actions: ReadonlyArray<ActionDefinition<any, Deps>> // eslint-disable-line @typescript-eslint/no-explicit-any
+  deps: Deps
+  authenticate: Authenticate
+  authorize: Authorize
+  logger: Logger
+  clock?: () => Date
+  /** Bytes; a 20 000-character OIDC token plus parameters fits well within the default. */
+  bodyLimit?: number
+  /** Serve HTTPS (local mode with TLS_CERT_FILE/TLS_KEY_FILE). */
+  https?: { cert: Buffer; key: Buffer }
+}
+
+// The STS SDK sends the OIDC token (up to 20 000 characters) in the query string: the request line
+// must fit Node's header limit, raised from 16 KiB to this bound.
+export const MAX_HEADER_BYTES = 64 * 1024
+
+const PRODUCT_HOSTS: Record<Product, string> = {
+  Ims: 'ims.aliyuncs.com',
+  Ram: 'ram.aliyuncs.com',
+  Sts: 'sts.aliyuncs.com',
+  OidcSts: 'oidc-sts',
+}
+
+const INVALID_ACTION = () => new ApiError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.')
+
+function requestHost(req: FastifyRequest, product: Product): string {
+  const host = req.headers.host
+  return typeof host === 'string' && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? host : PRODUCT_HOSTS[product]
+}
+
+export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
+  const clock = opts.clock ?? (() => new Date())
+  const byKey = new Map<string, ActionDefinition<unknown, Deps>>()
+  const productByVersion = new Map<string, Product>()
+  for (const def of opts.actions) {
+    byKey.set(`${def.version}/${def.name}`, def)
+    productByVersion.set(def.version, def.product)
+  }
+
+  const app = Fastify({
+    logger: false,
+    ...(opts.https ? { https: { ...opts.https, maxHeaderSize: MAX_HEADER_BYTES } } : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    return503OnClosing: true,
+    // Request ids are ours (Alibaba format: upper-case UUID), not Fastify's counters.
+    genReqId: () => randomUUID().toUpperCase(),
+  })
+
+  // Bodies stay raw bytes: V3 signatures hash the exact body; form parsing is ours (rpc-request.ts).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  const sendError = (req: FastifyRequest, reply: FastifyReply, err: ApiError, product: Product) => {
+    if (err.retryAfter !== undefined) reply.header('x-acs-retry-after', String(err.retryAfter))
+    return reply
+      .code(err.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('x-acs-request-id', req.id)
+      .send(JSON.stringify(errorEnvelope(err, req.id, requestHost(req, product), product)))
+  }
+
+  app.get('/health', async (_req, reply) => reply.send({ status: 'ok' }))
+
+  const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
+    const started = process.hrtime.bigint()
+    const now = clock()
+    let product: Product = 'OidcSts'
+    let actionName = ''
+    try {
+      const rpcReq = parseRpcRequest({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+        sourceIp: req.ip,
+      })
+      product = productByVersion.get(rpcReq.version) ?? product
+      actionName = rpcReq.action
+      const def = byKey.get(`${rpcReq.version}/${rpcReq.action}`)
+      if (!def) throw INVALID_ACTION()
+      // Authenticate before validating parameters: anonymous callers learn nothing about inputs.
+      const caller = def.anonymous ? undefined : await opts.authenticate(rpcReq, now)
+      const input = def.parse(rpcReq.params)
+      if (caller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>)
+      const result = await def.run(input, {
+        caller,
+        deps: opts.deps,
+        request: { requestId: req.id, now, sourceIp: rpcReq.sourceIp },
+        params: rpcReq.params,
+      })
+      opts.logger.info('request', { requestId: req.id, action: actionName, status: 200, ms: msSince(started) })
+      return reply
+        .header('content-type', 'application/json; charset=utf-8')
+        .header('x-acs-request-id', req.id)
+        .send(JSON.stringify({ RequestId: req.id, ...result }))
+    } catch (e) {
+      const err = toApiError(e)
+      const fields = { requestId: req.id, action: actionName, status: err.status, code: err.code, ms: msSince(started) }
+      if (err.status >= 500) opts.logger.error('request failed', { ...fields, cause: describeCause(err.cause) })
+      else opts.logger.info('request rejected', fields)
+      return sendError(req, reply, err, product)
+    }
+  }
+  app.route({ method: ['GET', 'POST'], url: '/', handler: rpc })
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, new ApiError('InvalidParameter', 'This service answers RPC requests on "/" (GET or POST) and GET /health only.'), 'OidcSts'),
+  )
+  app.setErrorHandler((error: { code?: string; statusCode?: number }, req, reply) => {
+    const err = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+      ? new ApiError('Request.TooLarge', 'The request body is too large.')
+      : error.statusCode !== undefined && error.statusCode < 500
+        ? new ApiError('InvalidParameter.Format', 'The request could not be read.')
+        : toApiError(error)
+    if (err.status >= 500) opts.logger.error('request failed', { requestId: req.id, code: err.code, cause: describeCause(error) })
+    return sendError(req, reply, err, 'OidcSts')
+  })
+  return app
+}
+
+function msSince(start: bigint): number {
+  return Number((process.hrtime.bigint() - start) / 1000n) / 1000
+}
+
+/** Server-side only: the cause's name and code, never its message (SDK messages may echo inputs). */
+function describeCause(cause: unknown): Record<string, unknown> | undefined {
+  if (!cause || typeof cause !== 'object') return undefined
+  const c = cause as { name?: string; code?: string; stack?: string }
+  return { name: c.name, code: c.code, at: c.stack?.split('\n')[1]?.trim() }
+}

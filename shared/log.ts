@@ -1,0 +1,33 @@
+// One structured JSON logger. Secrets, signatures and tokens are never passed to it; as a second line
+// of defence, values of sensitive-looking keys are redacted and long opaque strings are cut.
+
+import type { LogLevel } from './config.ts'
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 }
+const SENSITIVE = /secret|token|signature|authorization|password|credential/i
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+}
+
+export function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(fields)) {
+    if (SENSITIVE.test(k)) out[k] = '[redacted]'
+    else if (typeof v === 'string' && v.length > 256) out[k] = `${v.slice(0, 64)}…[${v.length} chars]`
+    else if (v instanceof Error) out[k] = { name: v.name, message: v.message.slice(0, 256) }
+    else out[k] = v
+  }
+  return out
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {
+  const at = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields: Record<string, unknown> = {}) => {
+    if (ORDER[lvl] < ORDER[level]) return
+    write(JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...redact(fields) }))
+  }
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+}

@@ -1,0 +1,232 @@
+// OIDC provider persistence: every invariant (name and issuer uniqueness, the per-account quota,
+// client-ID and fingerprint limits) is enforced by DynamoDB conditions, never by read-then-write.
+
+import {
+  $add,
+  $append,
+  $remove,
+  GetItemCommand,
+  PutTransaction,
+  QueryCommand,
+  UpdateItemCommand,
+  UpdateTransaction,
+  DeleteTransaction,
+  executeTransactWrite as execute,
+} from 'dynamodb-toolbox'
+import { ApiError } from '../errors.ts'
+import { PROVIDER_LIMITS } from '../validation/oidc-provider-rules.ts'
+import { PROVIDER_PREFIX, accountPk, type StoreTable } from './table.ts'
+import { cancellationCodes, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
+
+export interface OidcProviderRecord {
+  accountId: string
+  name: string
+  issuerUrl: string
+  clientIds: string[]
+  fingerprints: string[]
+  issuanceLimitTime: number
+  description: string
+  createdAt: number
+  updatedAt: number
+  version: number
+}
+
+const notFound = (name: string) =>
+  new ApiError('EntityNotExist.OIDCProvider', `The OIDC provider "${name}" does not exist.`)
+
+type ListField = 'clientIds' | 'fingerprints'
+const FIELD_INFO = {
+  clientIds: {
+    limit: PROVIDER_LIMITS.clientIdsPerProvider,
+    what: 'client ID',
+    exists: 'EntityAlreadyExists.OIDCProvider.ClientId',
+    missing: 'EntityNotExist.OIDCProvider.ClientId',
+    limitCode: 'LimitExceeded.OIDCProvider.ClientId',
+  },
+  fingerprints: {
+    limit: PROVIDER_LIMITS.fingerprintsPerProvider,
+    what: 'fingerprint',
+    exists: 'EntityAlreadyExists.OIDCProvider.Fingerprint',
+    missing: 'EntityNotExist.OIDCProvider.Fingerprint',
+    limitCode: 'LimitExceeded.OIDCProvider.Fingerprint',
+  },
+} as const
+
+export class OidcProviderStore {
+  constructor(private readonly t: StoreTable) {}
+
+  async get(accountId: string, name: string): Promise<OidcProviderRecord | undefined> {
+    try {
+      const { Item } = await this.t.ProviderEntity.build(GetItemCommand)
+        .key({ accountId, name })
+        .options({ consistent: true })
+        .send()
+      return Item as OidcProviderRecord | undefined
+    } catch (e) {
+      throw toStoreError(e)
+    }
+  }
+
+  /** One transaction: the provider (name unique), the issuer guard (URL unique), the quota counter. */
+  async create(record: OidcProviderRecord): Promise<void> {
+    const { ProviderEntity, IssuerGuardEntity, AccountEntity } = this.t
+    const putProvider = ProviderEntity.build(PutTransaction)
+      .item(record)
+      .options({ condition: { attr: 'name', exists: false } })
+    const putGuard = IssuerGuardEntity.build(PutTransaction)
+      .item({ accountId: record.accountId, issuerUrl: record.issuerUrl, providerName: record.name })
+      .options({ condition: { attr: 'providerName', exists: false } })
+    const bumpCount = AccountEntity.build(UpdateTransaction)
+      .item({ accountId: record.accountId, providerCount: $add(1) })
+      .options({ condition: { attr: 'providerCount', lt: PROVIDER_LIMITS.providersPerAccount } })
+    try {
+      await retryOnTransactionConflict(() => execute(putProvider, putGuard, bumpCount))
+    } catch (e) {
+      const codes = cancellationCodes(e)
+      if (codes?.[0] === 'ConditionalCheckFailed') {
+        throw new ApiError('EntityAlreadyExists.OIDCProvider', `The OIDC provider "${record.name}" already exists.`)
+      }
+      if (codes?.[1] === 'ConditionalCheckFailed') {
+        throw new ApiError('EntityAlreadyExists.OIDCProvider.Url', `An OIDC provider with IssuerUrl "${record.issuerUrl}" already exists in this account.`)
+      }
+      if (codes?.[2] === 'ConditionalCheckFailed') {
+        throw new ApiError('LimitExceeded.OIDCProvider', `The account already has the maximum of ${PROVIDER_LIMITS.providersPerAccount} OIDC providers.`)
+      }
+      throw toStoreError(e)
+    }
+  }
+
+  async delete(accountId: string, name: string): Promise<void> {
+    const { ProviderEntity, IssuerGuardEntity, AccountEntity } = this.t
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.get(accountId, name)
+      if (!current) throw notFound(name)
+      const delProvider = ProviderEntity.build(DeleteTransaction)
+        .key({ accountId, name })
+        .options({ condition: { attr: 'version', eq: current.version } })
+      const delGuard = IssuerGuardEntity.build(DeleteTransaction).key({ accountId, issuerUrl: current.issuerUrl })
+      const dropCount = AccountEntity.build(UpdateTransaction)
+        .item({ accountId, providerCount: $add(-1) })
+        .options({ condition: { attr: 'providerCount', gt: 0 } })
+      try {
+        await retryOnTransactionConflict(() => execute(delProvider, delGuard, dropCount))
+        return
+      } catch (e) {
+        // Changed (or deleted) since we read it: read again; a concurrent delete then answers not-found.
+        if (cancellationCodes(e)?.[0] === 'ConditionalCheckFailed') continue
+        throw toStoreError(e)
+      }
+    }
+    throw new ApiError('Throttling', `The OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfter: 1 })
+  }
+
+  async update(
+    accountId: string,
+    name: string,
+    changes: { description?: string; clientIds?: string[]; issuanceLimitTime?: number },
+    now: number,
+  ): Promise<OidcProviderRecord> {
+    try {
+      const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
+        .item({
+          accountId,
+          name,
+          ...(changes.description !== undefined ? { description: changes.description } : {}),
+          ...(changes.clientIds !== undefined ? { clientIds: changes.clientIds } : {}),
+          ...(changes.issuanceLimitTime !== undefined ? { issuanceLimitTime: changes.issuanceLimitTime } : {}),
+          updatedAt: now,
+          version: $add(1),
+        })
+        .options({ condition: { attr: 'name', exists: true }, returnValues: 'ALL_NEW' })
+        .send()
+      return Attributes as OidcProviderRecord
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) throw notFound(name)
+      throw toStoreError(e)
+    }
+  }
+
+  /** Appends atomically: absent-from-list and below-limit are conditions of the same write. */
+  async addToList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
+    const info = FIELD_INFO[field]
+    try {
+      const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
+        .item({ accountId, name, [field]: $append([value]), updatedAt: now, version: $add(1) })
+        .options({
+          // `field` is a union of two list attributes; the toolbox types conditions per literal path.
+          condition: {
+            and: [
+              { attr: 'name', exists: true },
+              { size: field, lt: info.limit },
+              { not: { attr: field, contains: value } },
+            ],
+          } as never,
+          returnValues: 'ALL_NEW',
+          returnValuesOnConditionFalse: 'ALL_OLD',
+        })
+        .send()
+      return Attributes as OidcProviderRecord
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) {
+        const old = e.Item as { [k: string]: unknown } | undefined
+        if (!old) throw notFound(name)
+        const list = (old[field] as { S?: string }[] | undefined)?.map((x) => x.S) ?? []
+        if (list.includes(value)) throw new ApiError(info.exists, `The ${info.what} "${value}" is already registered on OIDC provider "${name}".`)
+        throw new ApiError(info.limitCode, `OIDC provider "${name}" already has the maximum of ${info.limit} ${info.what}s.`)
+      }
+      throw toStoreError(e)
+    }
+  }
+
+  /**
+   * Removes by index with a condition that the element at that index is still the value; if a
+   * concurrent change moved it, read again. Never removes the wrong element.
+   */
+  async removeFromList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
+    const info = FIELD_INFO[field]
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await this.get(accountId, name)
+      if (!current) throw notFound(name)
+      const index = current[field].indexOf(value)
+      if (index < 0) throw new ApiError(info.missing, `The ${info.what} "${value}" is not registered on OIDC provider "${name}".`)
+      try {
+        const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
+          .item({ accountId, name, [field]: { [index]: $remove() }, updatedAt: now, version: $add(1) })
+          .options({ condition: { attr: `${field}[${index}]`, eq: value } as never, returnValues: 'ALL_NEW' })
+          .send()
+        return Attributes as unknown as OidcProviderRecord
+      } catch (e) {
+        if (isConditionalCheckFailed(e)) {
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)))
+          continue
+        }
+        throw toStoreError(e)
+      }
+    }
+    throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfter: 1 })
+  }
+
+  /** A page in name order: asks for one more than needed to know whether more remain. */
+  async list(accountId: string, maxItems: number, afterName?: string): Promise<{ items: OidcProviderRecord[]; nextName?: string }> {
+    try {
+      const { Items } = await this.t.table.build(QueryCommand)
+        .entities(this.t.ProviderEntity)
+        .query({ partition: accountPk(accountId), range: { beginsWith: PROVIDER_PREFIX } })
+        .options({
+          limit: maxItems + 1,
+          consistent: true,
+          ...(afterName !== undefined ? { exclusiveStartKey: { pk: accountPk(accountId), sk: `${PROVIDER_PREFIX}${afterName}` } } : {}),
+        })
+        .send()
+      const items = (Items ?? []) as OidcProviderRecord[]
+      if (items.length > maxItems) {
+        const page = items.slice(0, maxItems)
+        return { items: page, nextName: page[page.length - 1]!.name }
+      }
+      return { items }
+    } catch (e) {
+      throw toStoreError(e)
+    }
+  }
+}
+

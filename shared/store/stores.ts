@@ -1,0 +1,21 @@
+// Opens the table once and hands out the per-entity stores (module scope in a Lambda: reused while warm).
+
+import type { Config } from '../config.ts'
+import { AccountStore } from './account-store.ts'
+import { NonceStore } from './nonce-store.ts'
+import { OidcProviderStore } from './oidc-provider-store.ts'
+import { createDocumentClient, defineTable } from './table.ts'
+
+export function openStores(config: Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'>) {
+  const documentClient = createDocumentClient({ tableName: config.tableName, region: config.region, endpoint: config.dynamodbEndpoint })
+  const table = defineTable(documentClient, config.tableName)
+  return {
+    documentClient,
+    table,
+    accounts: new AccountStore(table),
+    providers: new OidcProviderStore(table),
+    nonces: new NonceStore(table),
+  }
+}
+
+export type Stores = ReturnType<typeof openStores>
