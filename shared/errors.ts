@@ -20,8 +20,9 @@ export const ERROR_STATUS = {
   'InvalidSecurityToken.Expired': 400,
   'InvalidSecurityToken.MismatchWithAccessKey': 400,
   'InvalidSecurityToken.KeyNotFound': 400,
-  // authorization
+  // authorization and policies
   NoPermission: 403,
+  MalformedPolicyDocument: 400,
   // IMS OIDC providers
   'EntityNotExist.OIDCProvider': 404,
   'EntityAlreadyExists.OIDCProvider': 409,

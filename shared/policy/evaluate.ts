@@ -1,0 +1,211 @@
+// Policy decisions: permission policies, their intersection with a session policy, and OIDC trust.
+
+import {
+  type RequestContext,
+  createRequestContext,
+  evaluateConditionBlock,
+  findUnsatisfiedCondition,
+} from './conditions.ts'
+import type { Effect, PolicyDocument, PolicyStatement } from './document.ts'
+import { matchWildcard } from './wildcard.ts'
+
+export type Decision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'
+
+/**
+ * Which layer decided, spelled as `AccessDeniedDetail.PolicyType` values: Alibaba documents
+ * `AccountLevelIdentityBasedPolicy` (policies attached to the role) and `AssumeRolePolicy` (trust);
+ * `SessionPolicy` is our spelling for the `Policy` parameter of AssumeRole* (unconfirmed).
+ */
+export type PolicyType = 'AccountLevelIdentityBasedPolicy' | 'SessionPolicy' | 'AssumeRolePolicy'
+
+export interface StatementRef {
+  readonly policyIndex: number
+  readonly statementIndex: number
+}
+
+export interface PolicyRequest {
+  /** `<service>:<ApiName>`, e.g. `ram:ListOIDCProviders`; matched case-insensitively. */
+  readonly action: string
+  /** ARN, e.g. `acs:ram::1234567890123456:role/deployer`; matched case-sensitively. */
+  readonly resource: string
+  readonly context: RequestContext
+}
+
+export interface PolicyEvaluation {
+  readonly decision: Decision
+  /** The Deny statement that decided an ExplicitDeny, or the first Allow statement that matched. */
+  readonly matched?: StatementRef
+}
+
+/**
+ * Permission (identity or session) policies: deny by default, any matching Deny wins, else any
+ * matching Allow. `Principal` is not consulted: the grammar forbids it in these kinds, and trust
+ * documents go through `evaluateTrust`. A statement without Resource/NotResource (trust only)
+ * matches every resource.
+ */
+export function evaluatePolicies(policies: readonly PolicyDocument[], request: PolicyRequest): PolicyEvaluation {
+  let allow: StatementRef | undefined
+  for (const [policyIndex, policy] of policies.entries()) {
+    for (const [statementIndex, statement] of policy.Statement.entries()) {
+      if (!statementApplies(statement, request)) continue
+      if (statement.Effect === 'Deny') return { decision: 'ExplicitDeny', matched: { policyIndex, statementIndex } }
+      allow ??= { policyIndex, statementIndex }
+    }
+  }
+  return allow === undefined ? { decision: 'ImplicitDeny' } : { decision: 'Allow', matched: allow }
+}
+
+export interface SessionEvaluation {
+  readonly decision: Decision
+  /** Set unless the decision is Allow: the layer to report in AccessDeniedDetail.PolicyType. */
+  readonly deniedBy?: Exclude<PolicyType, 'AssumeRolePolicy'>
+  /** The role's attached policies on their own. */
+  readonly identity: PolicyEvaluation
+  /** The session policy on its own; undefined when the session has none. */
+  readonly session?: PolicyEvaluation
+}
+
+/**
+ * Effective permissions of an assumed-role session: the role's policies AND the session policy
+ * (spec §4.5). A session policy can only narrow: without one, the role's policies decide alone.
+ * An explicit Deny anywhere wins; when both layers deny, the session policy is reported first,
+ * following the evaluation order of spec §4.5 (session policy, then identity policies).
+ */
+export function evaluateWithSession(
+  rolePolicies: readonly PolicyDocument[],
+  sessionPolicy: PolicyDocument | undefined,
+  request: PolicyRequest,
+): SessionEvaluation {
+  const identity = evaluatePolicies(rolePolicies, request)
+  if (sessionPolicy === undefined) {
+    return identity.decision === 'Allow'
+      ? { decision: 'Allow', identity }
+      : { decision: identity.decision, deniedBy: 'AccountLevelIdentityBasedPolicy', identity }
+  }
+  const session = evaluatePolicies([sessionPolicy], request)
+  const result = (decision: Decision, deniedBy?: SessionEvaluation['deniedBy']): SessionEvaluation =>
+    deniedBy === undefined ? { decision, identity, session } : { decision, deniedBy, identity, session }
+  if (session.decision === 'ExplicitDeny') return result('ExplicitDeny', 'SessionPolicy')
+  if (identity.decision === 'ExplicitDeny') return result('ExplicitDeny', 'AccountLevelIdentityBasedPolicy')
+  if (session.decision === 'ImplicitDeny') return result('ImplicitDeny', 'SessionPolicy')
+  if (identity.decision === 'ImplicitDeny') return result('ImplicitDeny', 'AccountLevelIdentityBasedPolicy')
+  return result('Allow')
+}
+
+function statementApplies(statement: PolicyStatement, request: PolicyRequest): boolean {
+  return (
+    actionApplies(statement, [request.action]) &&
+    resourceApplies(statement, request.resource) &&
+    evaluateConditionBlock(statement.Condition, request.context)
+  )
+}
+
+/** Action: some pattern names one of `actions`. NotAction: no pattern names any of them. */
+function actionApplies(statement: PolicyStatement, actions: readonly string[]): boolean {
+  const patterns = statement.Action ?? statement.NotAction
+  const named = patterns.some((p) => actions.some((a) => matchWildcard(p, a, { ignoreCase: true })))
+  return statement.Action !== undefined ? named : !named
+}
+
+function resourceApplies(statement: PolicyStatement, resource: string): boolean {
+  if (statement.Resource !== undefined) return statement.Resource.some((p) => matchWildcard(p, resource))
+  if (statement.NotResource !== undefined) return !statement.NotResource.some((p) => matchWildcard(p, resource))
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trust
+
+/**
+ * The action an OIDC exchange performs. Alibaba's trust policies say `sts:AssumeRole` for every
+ * principal type (spec §4.4); `sts:AssumeRoleWithOIDC`, seen in third-party code, is accepted as an
+ * alias. Both names form one request: NotAction excludes the exchange if it names either.
+ */
+export const TRUST_ACTIONS: readonly string[] = ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC']
+
+export interface OidcClaims {
+  readonly iss: string
+  /** Every audience of the token (a string `aud` claim becomes a one-element array). */
+  readonly aud: readonly string[]
+  readonly sub: string
+  readonly [claim: string]: unknown
+}
+
+export interface TrustRequest {
+  /** The `OIDCProviderArn` of the exchange, already resolved to a provider of the role's account. */
+  readonly providerArn: string
+  /** Verified token claims. */
+  readonly claims: OidcClaims
+  readonly now: Date
+  readonly sourceIp?: string
+}
+
+export interface TrustStatementResult {
+  readonly statementIndex: number
+  readonly effect: Effect
+  readonly applies: boolean
+  /** `Statement[0]: condition StringLike oidc:sub not satisfied`, `Statement[1]: applies`, ... */
+  readonly reason: string
+}
+
+export interface TrustEvaluation {
+  readonly decision: Decision
+  /** The statement that decided (the Deny that applied, or the first Allow that applied). */
+  readonly statementIndex?: number
+  /** One line for logs or a dry-run API; never contains claim values. */
+  readonly reason: string
+  readonly statements: readonly TrustStatementResult[]
+}
+
+/** Condition keys an OIDC exchange offers: `oidc:iss`, `oidc:aud` (all audiences), `oidc:sub`, `acs:CurrentTime`, `acs:SourceIp`. */
+export function createTrustContext(request: TrustRequest): RequestContext {
+  return createRequestContext(
+    {
+      'oidc:iss': request.claims.iss,
+      'oidc:aud': request.claims.aud,
+      'oidc:sub': request.claims.sub,
+      'acs:SourceIp': request.sourceIp,
+    },
+    request.now,
+  )
+}
+
+/**
+ * May this OIDC exchange assume the role? Allow iff some Allow statement applies and no Deny
+ * statement does. A statement applies when its Action covers `TRUST_ACTIONS`, its
+ * `Principal.Federated` lists `providerArn` exactly (case-sensitive, no wildcards: the grammar
+ * refuses them, so trusting "every provider" cannot be written by accident), and its Condition holds.
+ * Resource, if a trust statement has one, is not consulted: a trust policy is about its own role.
+ */
+export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): TrustEvaluation {
+  const context = createTrustContext(request)
+  const statements = trust.Statement.map((statement, statementIndex): TrustStatementResult => {
+    const label = `Statement[${statementIndex}]`
+    const effect = statement.Effect
+    const notApplying = (why: string) => ({ statementIndex, effect, applies: false, reason: `${label}: ${why}` })
+    if (!actionApplies(statement, TRUST_ACTIONS)) return notApplying('action does not cover sts:AssumeRole')
+    if (!(statement.Principal?.Federated ?? []).includes(request.providerArn)) {
+      return notApplying('Principal.Federated does not list the OIDC provider')
+    }
+    if (statement.Condition !== undefined) {
+      const failed = findUnsatisfiedCondition(statement.Condition, context)
+      if (failed !== undefined) return notApplying(`condition ${failed.operator} ${failed.key} not satisfied`)
+    }
+    return { statementIndex, effect, applies: true, reason: `${label}: ${effect} applies` }
+  })
+
+  const deny = statements.find((s) => s.applies && s.effect === 'Deny')
+  if (deny !== undefined) {
+    return { decision: 'ExplicitDeny', statementIndex: deny.statementIndex, reason: deny.reason, statements }
+  }
+  const allow = statements.find((s) => s.applies && s.effect === 'Allow')
+  if (allow !== undefined) {
+    return { decision: 'Allow', statementIndex: allow.statementIndex, reason: allow.reason, statements }
+  }
+  const allows = statements.filter((s) => s.effect === 'Allow')
+  const reason =
+    allows.length === 0
+      ? 'no Allow statement in the trust policy'
+      : `no Allow statement applies: ${allows.map((s) => s.reason).join('; ')}`
+  return { decision: 'ImplicitDeny', reason, statements }
+}

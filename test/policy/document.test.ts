@@ -1,0 +1,349 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ApiError } from '../../shared/errors.ts'
+import {
+  MAX_SESSION_POLICY_LENGTH,
+  type PolicyKind,
+  checkPolicyDocument,
+  parsePolicyDocument,
+  parseSessionPolicy,
+  serializePolicyDocument,
+} from '../../shared/policy/document.ts'
+
+const PROVIDER = 'acs:ram::1234567890123456:oidc-provider/demo-idp'
+
+/** The trust policy of spec §4.4, as a console would write it. */
+const trustFixture = () => ({
+  Version: '1',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: 'sts:AssumeRole',
+      Principal: { Federated: [PROVIDER] },
+      Condition: {
+        StringEquals: { 'oidc:iss': 'https://idp.example.com', 'oidc:aud': 'sts.aliyuncs.com' },
+        StringLike: { 'oidc:sub': 'system:serviceaccount:prod:*' },
+      },
+    },
+  ],
+})
+
+const permissionFixture = () => ({
+  Version: '1',
+  Statement: [
+    { Effect: 'Allow', Action: ['ram:List*', 'ram:Get*'], Resource: '*' },
+    { Effect: 'Deny', Action: 'ram:GetRole', Resource: 'acs:ram::1234567890123456:role/admin' },
+  ],
+})
+
+type Json = Record<string, unknown>
+/** Clones a fixture and lets a case change one thing. */
+function mutate(fixture: () => Json, change: (doc: Json & { Statement: Json[] }) => void): string {
+  const doc = fixture() as Json & { Statement: Json[] }
+  change(doc)
+  return JSON.stringify(doc)
+}
+const first = (doc: { Statement: Json[] }): Json => doc.Statement[0] as Json
+
+function thrown(fn: () => unknown): ApiError {
+  try {
+    fn()
+  } catch (e) {
+    if (e instanceof ApiError) return e
+    throw e
+  }
+  throw new Error('expected an ApiError')
+}
+
+describe('parsePolicyDocument grammar errors', () => {
+  const cases: [name: string, kind: PolicyKind, text: string, location: string][] = [
+    ['text that is not JSON', 'permission', '{"Version": "1",', '(root)'],
+    ['an empty document', 'permission', '', '(root)'],
+    ['a top-level array', 'permission', '[{"Version":"1"}]', '(root)'],
+    ['a top-level null', 'permission', 'null', '(root)'],
+    ['a top-level string', 'permission', '"policy"', '(root)'],
+    ['a missing Version', 'permission', mutate(permissionFixture, (d) => delete d.Version), 'Version'],
+    ['Version "2"', 'permission', mutate(permissionFixture, (d) => (d.Version = '2')), 'Version'],
+    ['a numeric Version', 'permission', mutate(permissionFixture, (d) => (d.Version = 1)), 'Version'],
+    ['an unknown top-level element', 'permission', mutate(permissionFixture, (d) => (d.Id = 'x')), 'Id'],
+    ['a missing Statement', 'permission', '{"Version":"1"}', 'Statement'],
+    ['an empty Statement array', 'permission', mutate(permissionFixture, (d) => (d.Statement = [])), 'Statement'],
+    [
+      'more than 100 statements',
+      'permission',
+      mutate(permissionFixture, (d) => (d.Statement = Array.from({ length: 101 }, () => ({ Effect: 'Allow', Action: '*', Resource: '*' })))),
+      'Statement',
+    ],
+    ['a string Statement', 'permission', '{"Version":"1","Statement":"Allow"}', 'Statement'],
+    ['a statement that is not an object', 'permission', '{"Version":"1","Statement":["Allow"]}', 'Statement[0]'],
+    ['a lower-case Effect', 'permission', mutate(permissionFixture, (d) => (first(d).Effect = 'allow')), 'Statement[0].Effect'],
+    ['a missing Effect', 'permission', mutate(permissionFixture, (d) => delete first(d).Effect), 'Statement[0].Effect'],
+    ['both Action and NotAction', 'permission', mutate(permissionFixture, (d) => (first(d).NotAction = 'ecs:*')), 'Statement[0]'],
+    ['neither Action nor NotAction', 'permission', mutate(permissionFixture, (d) => delete first(d).Action), 'Statement[0]'],
+    ['an empty Action array', 'permission', mutate(permissionFixture, (d) => (first(d).Action = [])), 'Statement[0].Action'],
+    ['an empty action string in an array', 'permission', mutate(permissionFixture, (d) => (first(d).Action = ['ram:List*', ''])), 'Statement[0].Action[1]'],
+    ['an action without a service', 'permission', mutate(permissionFixture, (d) => (first(d).Action = 'ListRoles')), 'Statement[0].Action'],
+    ['a wildcard service', 'permission', mutate(permissionFixture, (d) => (first(d).NotAction = ['*:List*'], delete first(d).Action)), 'Statement[0].NotAction[0]'],
+    ['a numeric Action', 'permission', mutate(permissionFixture, (d) => (first(d).Action = 5)), 'Statement[0].Action'],
+    ['a permission statement without Resource', 'permission', mutate(permissionFixture, (d) => delete first(d).Resource), 'Statement[0]'],
+    ['a Resource that is not an acs ARN', 'permission', mutate(permissionFixture, (d) => (first(d).Resource = 'arn:aws:s3:::bucket')), 'Statement[0].Resource'],
+    ['both Resource and NotResource', 'permission', mutate(permissionFixture, (d) => (first(d).NotResource = '*')), 'Statement[0]'],
+    ['a Principal in a permission policy', 'permission', mutate(permissionFixture, (d) => (first(d).Principal = { RAM: '*' })), 'Statement[0].Principal'],
+    ['a Principal in a session policy', 'session', mutate(permissionFixture, (d) => (first(d).Principal = { RAM: '*' })), 'Statement[0].Principal'],
+    ['an unknown statement element', 'permission', mutate(permissionFixture, (d) => (first(d).Condtion = {})), 'Statement[0].Condtion'],
+    ['a numeric Sid', 'permission', mutate(permissionFixture, (d) => (first(d).Sid = 5)), 'Statement[0].Sid'],
+    ['a trust statement without Principal', 'trust', mutate(trustFixture, (d) => delete first(d).Principal), 'Statement[0].Principal'],
+    ['a Principal that is a string', 'trust', mutate(trustFixture, (d) => (first(d).Principal = '*')), 'Statement[0].Principal'],
+    ['an empty Principal', 'trust', mutate(trustFixture, (d) => (first(d).Principal = {})), 'Statement[0].Principal'],
+    ['an unknown principal type', 'trust', mutate(trustFixture, (d) => (first(d).Principal = { AWS: 'x' })), 'Statement[0].Principal.AWS'],
+    ['an empty Federated list', 'trust', mutate(trustFixture, (d) => (first(d).Principal = { Federated: [] })), 'Statement[0].Principal.Federated'],
+    [
+      'a wildcard Federated principal',
+      'trust',
+      mutate(trustFixture, (d) => (first(d).Principal = { Federated: [PROVIDER, 'acs:ram::1234567890123456:oidc-provider/*'] })),
+      'Statement[0].Principal.Federated[1]',
+    ],
+    ['a trust Resource that is malformed', 'trust', mutate(trustFixture, (d) => (first(d).Resource = 'role/x')), 'Statement[0].Resource'],
+    ['a Condition that is an array', 'trust', mutate(trustFixture, (d) => (first(d).Condition = [])), 'Statement[0].Condition'],
+    ['an empty Condition', 'trust', mutate(trustFixture, (d) => (first(d).Condition = {})), 'Statement[0].Condition'],
+    ['an unknown operator', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEqual: { 'oidc:sub': 'x' } })), 'Statement[0].Condition.StringEqual'],
+    ['an IfExists operator', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEqualsIfExists: { 'oidc:sub': 'x' } })), 'Statement[0].Condition.StringEqualsIfExists'],
+    ['an operator given a string', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEquals: 'oidc:sub' })), 'Statement[0].Condition.StringEquals'],
+    ['an operator with no keys', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEquals: {} })), 'Statement[0].Condition.StringEquals'],
+    ['a condition key without prefix', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEquals: { sub: 'x' } })), 'Statement[0].Condition.StringEquals'],
+    [
+      'a StringLike value that is a number, in the second statement',
+      'trust',
+      mutate(trustFixture, (d) => d.Statement.push({ ...first(d), Condition: { StringLike: { 'oidc:sub': 5 } } })),
+      'Statement[1].Condition.StringLike.oidc:sub',
+    ],
+    ['an empty value list', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { StringEquals: { 'oidc:aud': [] } })), 'Statement[0].Condition.StringEquals.oidc:aud'],
+    [
+      'more than 100 values',
+      'trust',
+      mutate(trustFixture, (d) => (first(d).Condition = { StringEquals: { 'oidc:aud': Array.from({ length: 101 }, (_, i) => `a${i}`) } })),
+      'Statement[0].Condition.StringEquals.oidc:aud',
+    ],
+    ['a non-numeric Numeric value', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { NumericLessThan: { 'test:n': 'ten' } })), 'Statement[0].Condition.NumericLessThan.test:n'],
+    ['an unreadable Date value', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { DateLessThan: { 'acs:CurrentTime': 'tomorrow' } })), 'Statement[0].Condition.DateLessThan.acs:CurrentTime'],
+    ['a Bool value that is not true/false', 'trust', mutate(trustFixture, (d) => (first(d).Condition = { Bool: { 'acs:SecureTransport': 'yes' } })), 'Statement[0].Condition.Bool.acs:SecureTransport'],
+    [
+      'an invalid CIDR in a value list',
+      'trust',
+      mutate(trustFixture, (d) => (first(d).Condition = { IpAddress: { 'acs:SourceIp': ['10.0.0.0/8', '10.0.0.0/33'] } })),
+      'Statement[0].Condition.IpAddress.acs:SourceIp[1]',
+    ],
+    ['a duplicate Effect key', 'permission', '{"Version":"1","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Effect":"Allow"}]}', 'Statement[0]'],
+    ['a duplicate top-level key', 'permission', '{"Version":"1","Version":"1","Statement":[]}', '(root)'],
+    [
+      'a duplicate condition key',
+      'trust',
+      `{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Federated":"${PROVIDER}"},"Condition":{"StringEquals":{"oidc:sub":"a","oidc:\\u0073ub":"b"}}}]}`,
+      'Statement[0].Condition.StringEquals',
+    ],
+  ]
+
+  it.each(cases)('points at the offending element for %s', (_name, kind, text, location) => {
+    const result = checkPolicyDocument(text, kind)
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.problem).toBe('Grammar')
+    expect(result.location).toBe(location)
+
+    const error = thrown(() => parsePolicyDocument(text, kind))
+    expect(error.code).toBe('MalformedPolicyDocument')
+    expect(error.message).toBe(`${location}: ${result.reason}`)
+  })
+
+  it('says what is wrong, not only where', () => {
+    const effect = checkPolicyDocument(mutate(permissionFixture, (d) => (first(d).Effect = 'allow')), 'permission')
+    expect(!effect.ok && effect.message).toBe('Statement[0].Effect: must be "Allow" or "Deny"')
+    const version = checkPolicyDocument(mutate(permissionFixture, (d) => (d.Version = '2')), 'permission')
+    expect(!version.ok && version.message).toBe('Version: must be "1"')
+    const json = checkPolicyDocument('{', 'permission')
+    expect(!json.ok && json.message).toBe('(root): not valid JSON')
+  })
+})
+
+describe('parsePolicyDocument normalisation', () => {
+  it('turns every single string into a one-element array', () => {
+    const doc = parsePolicyDocument(
+      JSON.stringify({
+        Version: '1',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'sts:AssumeRole',
+            Principal: { Federated: PROVIDER, RAM: 'acs:ram::1234567890123456:root' },
+            Condition: { StringEquals: { 'oidc:aud': 'sts.aliyuncs.com' } },
+          },
+        ],
+      }),
+      'trust',
+    )
+    expect(doc).toEqual({
+      Version: '1',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: ['sts:AssumeRole'],
+          Principal: { Federated: [PROVIDER], RAM: ['acs:ram::1234567890123456:root'] },
+          Condition: { StringEquals: { 'oidc:aud': ['sts.aliyuncs.com'] } },
+        },
+      ],
+    })
+  })
+
+  it('accepts a lone statement object and stores it as an array', () => {
+    const doc = parsePolicyDocument('{"Version":"1","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}', 'permission')
+    expect(doc.Statement).toEqual([{ Effect: 'Allow', Action: ['*'], Resource: ['*'] }])
+  })
+
+  it('stores numbers and booleans in conditions as strings', () => {
+    const doc = parsePolicyDocument(
+      JSON.stringify({
+        Version: '1',
+        Statement: [
+          {
+            Effect: 'Deny',
+            NotAction: 'ram:Get*',
+            NotResource: 'acs:ram::1:role/*',
+            Condition: {
+              NumericLessThan: { 'test:n': [3, '4.5'] },
+              DateGreaterThan: { 'acs:CurrentTime': 1767225600 },
+              Bool: { 'acs:SecureTransport': [false, 'TRUE'] },
+            },
+          },
+        ],
+      }),
+      'session',
+    )
+    expect(doc.Statement[0]?.Condition).toEqual({
+      NumericLessThan: { 'test:n': ['3', '4.5'] },
+      DateGreaterThan: { 'acs:CurrentTime': ['1767225600'] },
+      Bool: { 'acs:SecureTransport': ['false', 'true'] },
+    })
+  })
+
+  it('accepts a trust policy without Resource and validates one that is present', () => {
+    expect(checkPolicyDocument(JSON.stringify(trustFixture()), 'trust').ok).toBe(true)
+    expect(checkPolicyDocument(mutate(trustFixture, (d) => (first(d).Resource = 'acs:ram::1234567890123456:role/r')), 'trust').ok).toBe(true)
+  })
+
+  it('serialises in a stable key order that re-parses to the same document', () => {
+    const text = JSON.stringify({
+      Statement: [
+        {
+          Condition: { StringLike: { 'oidc:sub': 'repo:octo-org/*' } },
+          Principal: { Federated: PROVIDER, Service: 'ecs.aliyuncs.com', RAM: 'acs:ram::1:root' },
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Sid: 'GitHub',
+        },
+      ],
+      Version: '1',
+    })
+    const stored = serializePolicyDocument(parsePolicyDocument(text, 'trust'))
+    expect(stored).toBe(
+      '{"Version":"1","Statement":[{"Sid":"GitHub","Effect":"Allow","Action":["sts:AssumeRole"],' +
+        `"Principal":{"RAM":["acs:ram::1:root"],"Service":["ecs.aliyuncs.com"],"Federated":["${PROVIDER}"]},` +
+        '"Condition":{"StringLike":{"oidc:sub":["repo:octo-org/*"]}}}]}',
+    )
+    expect(serializePolicyDocument(parsePolicyDocument(stored, 'trust'))).toBe(stored)
+
+    const permission = serializePolicyDocument(parsePolicyDocument(JSON.stringify(permissionFixture()), 'permission'))
+    expect(permission).toBe(
+      '{"Version":"1","Statement":[{"Effect":"Allow","Action":["ram:List*","ram:Get*"],"Resource":["*"]},' +
+        '{"Effect":"Deny","Action":["ram:GetRole"],"Resource":["acs:ram::1234567890123456:role/admin"]}]}',
+    )
+  })
+})
+
+describe('policy length limit', () => {
+  const padded = (length: number) => {
+    const base = JSON.stringify(permissionFixture())
+    return base + ' '.repeat(length - base.length)
+  }
+
+  it('refuses a session policy over 2048 characters by default', () => {
+    expect(checkPolicyDocument(padded(MAX_SESSION_POLICY_LENGTH), 'session').ok).toBe(true)
+    const result = checkPolicyDocument(padded(MAX_SESSION_POLICY_LENGTH + 1), 'session')
+    expect(result).toMatchObject({ ok: false, problem: 'TooLong', message: 'Document exceeds 2048 characters' })
+    expect(thrown(() => parsePolicyDocument(padded(2049), 'session')).code).toBe('MalformedPolicyDocument')
+  })
+
+  it('uses the kind default or the caller limit', () => {
+    expect(checkPolicyDocument(padded(4000), 'permission').ok).toBe(true)
+    expect(checkPolicyDocument(padded(4097), 'trust')).toMatchObject({ ok: false, problem: 'TooLong' })
+    expect(checkPolicyDocument(padded(6145), 'permission')).toMatchObject({ ok: false, message: 'Document exceeds 6144 characters' })
+    expect(checkPolicyDocument(padded(300), 'permission', { maxLength: 299 })).toMatchObject({ ok: false, problem: 'TooLong' })
+  })
+
+  it('counts characters, not UTF-16 units', () => {
+    const doc = permissionFixture()
+    const base = JSON.stringify({ ...doc, Statement: [{ ...doc.Statement[0], Sid: '' }] })
+    const room = MAX_SESSION_POLICY_LENGTH - base.length
+    const text = JSON.stringify({ ...doc, Statement: [{ ...doc.Statement[0], Sid: '😀'.repeat(room) }] })
+    expect(text.length).toBeGreaterThan(MAX_SESSION_POLICY_LENGTH)
+    expect(checkPolicyDocument(text, 'session').ok).toBe(true)
+  })
+})
+
+describe('parseSessionPolicy', () => {
+  it('reports grammar failures as InvalidParameter.PolicyGrammar (400) with the location', () => {
+    const error = thrown(() => parseSessionPolicy(mutate(permissionFixture, (d) => (first(d).Principal = { RAM: '*' }))))
+    expect(error.code).toBe('InvalidParameter.PolicyGrammar')
+    expect(error.status).toBe(400)
+    expect(error.message).toBe('The parameter Policy has not passed grammar check: Statement[0].Principal: not allowed in a session policy')
+  })
+
+  it('applies the 2048-character session limit', () => {
+    const error = thrown(() => parseSessionPolicy(JSON.stringify(permissionFixture()) + ' '.repeat(2048)))
+    expect(error.code).toBe('InvalidParameter.PolicyGrammar')
+    expect(error.message).toBe('The parameter Policy has not passed grammar check: Document exceeds 2048 characters')
+  })
+
+  it('returns the normalised document', () => {
+    expect(parseSessionPolicy('{"Version":"1","Statement":[{"Effect":"Allow","Action":"ram:List*","Resource":"*"}]}').Statement).toEqual([
+      { Effect: 'Allow', Action: ['ram:List*'], Resource: ['*'] },
+    ])
+  })
+})
+
+describe('serialisation round trip', () => {
+  const oneOrMany = (values: string[]) =>
+    fc.oneof(fc.constantFrom(...values), fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 3 }))
+  const conditionArb = fc.dictionary(
+    fc.constantFrom('StringLike', 'StringNotEquals', 'NumericLessThan', 'Bool', 'IpAddress'),
+    fc.constant(null),
+    { minKeys: 1, maxKeys: 3 },
+  ).map((ops) =>
+    Object.fromEntries(
+      Object.keys(ops).map((op) => {
+        const value = { StringLike: 'repo:*', StringNotEquals: ['a', 'b'], NumericLessThan: 3, Bool: true, IpAddress: '10.0.0.0/8' }[op]
+        return [op, { 'test:key': value }]
+      }),
+    ),
+  )
+  const statementArb = fc.record(
+    {
+      Sid: fc.constantFrom('one', 'two'),
+      Effect: fc.constantFrom('Allow', 'Deny'),
+      Action: oneOrMany(['sts:AssumeRole', 'sts:*', '*']),
+      Principal: fc.record({ Federated: oneOrMany([PROVIDER, 'acs:ram::1:saml-provider/corp']), RAM: oneOrMany(['acs:ram::1:root']) }, { requiredKeys: ['Federated'] }),
+      Condition: conditionArb,
+    },
+    { requiredKeys: ['Effect', 'Action', 'Principal'] },
+  )
+
+  it('re-parses stored text to the same document and the same text', () => {
+    fc.assert(
+      fc.property(fc.array(statementArb, { minLength: 1, maxLength: 4 }), (statements) => {
+        const document = parsePolicyDocument(JSON.stringify({ Statement: statements, Version: '1' }), 'trust')
+        const stored = serializePolicyDocument(document)
+        expect(parsePolicyDocument(stored, 'trust')).toEqual(document)
+        expect(serializePolicyDocument(parsePolicyDocument(stored, 'trust'))).toBe(stored)
+      }),
+    )
+  })
+})
