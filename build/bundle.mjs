@@ -1,0 +1,41 @@
+// Bundles each Lambda entry in functions/ with esbuild into .build/<name>/index.mjs (one bundle per
+// function, ESM, minified, node22 target). Used by the serverless plugin below and by benchmarks.
+import { build } from 'esbuild'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+export const FUNCTIONS = {
+  management: 'functions/management.ts',
+}
+
+export async function bundleAll(root = process.cwd(), names = Object.keys(FUNCTIONS)) {
+  const results = {}
+  for (const name of names) {
+    const outdir = join(root, '.build', name)
+    await mkdir(outdir, { recursive: true })
+    const result = await build({
+      absWorkingDir: root,
+      entryPoints: [FUNCTIONS[name]],
+      outfile: join(outdir, 'index.mjs'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      minify: true,
+      sourcemap: false,
+      legalComments: 'none',
+      metafile: true,
+      // ESM bundles of CommonJS dependencies need a require() in scope.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: 'warning',
+    })
+    await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile))
+    results[name] = join(outdir, 'index.mjs')
+  }
+  return results
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = await bundleAll()
+  for (const [name, file] of Object.entries(out)) console.log(`${name}: ${file}`)
+}
