@@ -1,6 +1,7 @@
 // Authenticates a signed RPC request: signature verification (shared/signing) with store-backed
 // seams (AccessKey lookup with a bounded cache, single-use nonces), producing the Caller.
 
+import { TtlCache } from '../cache/ttl-cache.ts'
 import { ApiError } from '../errors.ts'
 import type { Caller } from '../http/action.ts'
 import type { Authenticate } from '../http/app.ts'
@@ -20,21 +21,9 @@ export interface AuthenticatorDeps {
   keyCacheMs?: number
 }
 
-const KEY_CACHE_MAX = 1000
-
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
-  const keyCacheMs = deps.keyCacheMs ?? 5000
-  // Module-lifetime cache: at most KEY_CACHE_MAX keys, each trusted for keyCacheMs after its read.
-  const keyCache = new Map<string, { record: AccessKeyRecord | undefined; at: number }>()
-
-  const lookupKey = async (accessKeyId: string, nowMs: number) => {
-    const hit = keyCache.get(accessKeyId)
-    if (hit && nowMs - hit.at < keyCacheMs) return hit.record
-    const record = await deps.accounts.getAccessKey(accessKeyId)
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string)
-    keyCache.set(accessKeyId, { record, at: nowMs })
-    return record
-  }
+  // Per-container: at most 1000 keys, each trusted for keyCacheMs (default 5 s) after its read.
+  const keyCache = new TtlCache<string, AccessKeyRecord | undefined>({ ttlMs: deps.keyCacheMs ?? 5000, maxEntries: 1000 })
 
   return async (req, now) => {
     let caller: Caller | undefined
@@ -55,7 +44,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
         if (securityToken !== undefined) {
           throw new ApiError('InvalidSecurityToken.MismatchWithAccessKey', 'A SecurityToken was sent with a long-term AccessKeyId; it belongs to STS.* temporary credentials only.')
         }
-        const record = await lookupKey(accessKeyId, now.getTime())
+        const record = await keyCache.get(accessKeyId, () => deps.accounts.getAccessKey(accessKeyId))
         if (!record) return undefined
         caller = { type: 'root', accountId: record.accountId, accessKeyId, operator: record.operator }
         return { accessKeyId, secret: record.secret, active: record.status === 'Active' }
