@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest'
+import { AuditSink, type AuditRecord } from '../../shared/audit/audit-log.ts'
+import { createLogger } from '../../shared/log.ts'
+import { AuditStore } from '../../shared/store/audit-store.ts'
+import { createTestTable } from '../support/store.ts'
+
+const rec = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
+  time: Date.UTC(2026, 10, 28, 10, 0, i),
+  requestId: `REQ-${String(i).padStart(3, '0')}`,
+  accountId: '1234567890123456',
+  providerArn: 'acs:ram::1234567890123456:oidc-provider/gh',
+  roleArn: 'acs:ram::1234567890123456:role/ci',
+  sessionName: 'build',
+  sub: 'repo:octo/app:ref:refs/heads/main',
+  jti: `jti-${i}`,
+  sourceIp: '203.0.113.7',
+  outcome: i % 2 ? 'Failure' : 'Success',
+  ...(i % 2 ? { errorCode: 'AuthenticationFail.OIDCToken.Expired' } : {}),
+  ...over,
+})
+
+describe('AuditSink', () => {
+  it('logs every record at once and writes the table copy in batches, readable by day with paging', async () => {
+    const { table } = await createTestTable('audit')
+    const store = new AuditStore(table)
+    const lines: string[] = []
+    const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)), store, flushIntervalMs: 60_000 })
+    for (let i = 0; i < 60; i++) sink.record(rec(i))
+    expect(lines).toHaveLength(60)
+    expect(JSON.parse(lines[1]!)).toMatchObject({ msg: 'audit', outcome: 'Failure', errorCode: 'AuthenticationFail.OIDCToken.Expired' })
+    await sink.flush()
+    expect(sink.pending).toBe(0)
+
+    const seen: AuditRecord[] = []
+    let after: string | undefined
+    do {
+      const page = await store.list('1234567890123456', '2026-11-28', 25, after)
+      seen.push(...page.items)
+      after = page.nextAt
+    } while (after)
+    expect(seen).toHaveLength(60)
+    expect(seen[0]!.requestId).toBe('REQ-059') // newest first
+    expect(seen.find((r) => r.requestId === 'REQ-001')).toMatchObject({ outcome: 'Failure', sub: 'repo:octo/app:ref:refs/heads/main' })
+  })
+
+  it('keeps serving when the table copy cannot be written: the log line is the durable record', async () => {
+    const lines: string[] = []
+    const failing = { putBatch: async () => { throw new Error('store down') } } as unknown as AuditStore
+    const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)), store: failing })
+    sink.record(rec(1))
+    await sink.flush()
+    expect(lines.some((l) => l.includes('"msg":"audit"'))).toBe(true)
+    expect(lines.some((l) => l.includes('audit table write failed'))).toBe(true)
+  })
+})
