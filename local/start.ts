@@ -10,6 +10,8 @@ import { ensureTable } from '../shared/store/create-table.ts'
 import { openStores } from '../shared/store/stores.ts'
 import { managementActions } from '../shared/management-app.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
+import { loadOrCreateTokenKeys } from '../shared/credentials/token-keys.ts'
+import { stsActions } from '../shared/services/sts-actions.ts'
 import { JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts'
 import { resolveRootCredentials } from './root-credentials.ts'
 
@@ -62,11 +64,13 @@ async function main() {
   await bootstrapOperatorAccount(stores.accounts, root.creds, Date.now())
 
   // One port serves every HTTP action, routed by Version/Action, as the deployed pair of APIs would.
+  const tokenKeys = loadOrCreateTokenKeys(config.dataDir, config.tokenKeys)
   const app = buildServiceApp({
     config,
     stores,
     logger,
-    actions: managementActions(),
+    tokenKeys: tokenKeys.ring,
+    actions: [...managementActions(), ...stsActions],
     ...(config.tlsCertFile && config.tlsKeyFile
       ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }
       : {}),

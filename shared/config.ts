@@ -19,6 +19,18 @@ export interface Config {
   readonly logLevel: LogLevel
   /** Accepted clock skew of signed requests, seconds (design.md: 15 minutes). */
   readonly signatureWindowSeconds: number
+  /** `<kid>:<base64url key>,...` sealing SecurityTokens (current first); unset locally = generated file. */
+  readonly tokenKeys: string | undefined
+  /** Clock leeway for OIDC token exp/nbf/iat checks, seconds. */
+  readonly jwtLeewaySeconds: number
+  /** How long provider and role configuration may be reused per container, ms (≤ 5 s). */
+  readonly configCacheMs: number
+  /** JWKS cache: fresh for maxAge, unknown-kid refetch cooldown, stale-if-unreachable window (ms). */
+  readonly jwksMaxAgeMs: number
+  readonly jwksCooldownMs: number
+  readonly jwksStaleMs: number
+  /** Days an audit record stays in the table (TTL). */
+  readonly auditRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -104,6 +116,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tlsKeyFile,
     logLevel,
     signatureWindowSeconds: int('SIGNATURE_WINDOW_SECONDS', 900, 60, 3600),
+    tokenKeys: opt('TOKEN_KEYS'),
+    jwtLeewaySeconds: int('JWT_LEEWAY_SECONDS', 60, 0, 300),
+    configCacheMs: int('CONFIG_CACHE_SECONDS', 5, 0, 5) * 1000,
+    jwksMaxAgeMs: int('JWKS_MAX_AGE_SECONDS', 600, 10, 86400) * 1000,
+    jwksCooldownMs: int('JWKS_COOLDOWN_SECONDS', 30, 1, 3600) * 1000,
+    jwksStaleMs: int('JWKS_STALE_SECONDS', 3600, 0, 86400) * 1000,
+    auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

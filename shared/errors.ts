@@ -37,10 +37,37 @@ export const ERROR_STATUS = {
   // accounts (operator extension)
   'EntityAlreadyExists.Account': 409,
   'EntityNotExist.Account': 404,
+  // OIDC token checks (AssumeRoleWithOIDC, spec §1.4/§1.5); all 401 like Alibaba's AuthenticationFail.*
+  'AuthenticationFail.NoPermission': 401, // no such provider, or the role's trust policy refuses the token
+  'AuthenticationFail.OIDCToken.Invalid': 401,
+  'AuthenticationFail.OIDCToken.InvalidSignature': 401,
+  'AuthenticationFail.OIDCToken.Expired': 401,
+  'AuthenticationFail.OIDCToken.IssuerNotMatch': 401,
+  'AuthenticationFail.OIDCToken.AudienceNotMatch': 401,
+  // Our choice (spec §1.4 step 9 leaves the code unconfirmed): `iat` older than the provider's IssuanceLimitTime.
+  'AuthenticationFail.OIDCToken.IssuanceTimeLimitExceeded': 401,
+  // OIDC discovery and JWKS fetch (spec §1.4 step 6, §6): IdP unreachable or broken, TLS chain invalid, no registered fingerprint in the chain.
+  'AuthenticationFail.OIDCToken.IssuerConfigurationBroken': 401,
+  'AuthenticationFail.OIDCToken.HttpsUrlInvalid': 401,
+  'AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch': 401,
   // store and server
   Throttling: 429,
   ServiceUnavailable: 503,
   InternalError: 500,
+  // RAM 2015-05-01 roles, policies, attachments (spec §4.3)
+  'InvalidParameter.PolicyType': 400,
+  'EntityNotExist.Role': 404,
+  'EntityNotExist.Policy': 404,
+  'EntityNotExist.Role.Policy': 404, // detach of a policy that is not attached
+  'EntityAlreadyExists.Role': 409,
+  'EntityAlreadyExists.Policy': 409, // also a custom name equal to a system policy's (any case)
+  'EntityAlreadyExists.Role.Policy': 409, // attach twice
+  'DeleteConflict.Role.Policy': 409, // DeleteRole while policies are attached
+  'DeleteConflict.Policy.Role': 409, // DeletePolicy while attached to a role (Alibaba: .User/.Group/.Version siblings)
+  'DeleteConflict.Policy.System': 409, // DeletePolicy of a system policy (our code; Alibaba's is unconfirmed)
+  'LimitExceeded.Role': 409,
+  'LimitExceeded.Policy': 409,
+  'LimitExceeded.Role.Policy': 409,
 } as const
 
 export type FixedErrorCode = keyof typeof ERROR_STATUS

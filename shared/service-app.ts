@@ -1,31 +1,76 @@
-// Wires a set of actions to the store-backed authenticator and authorizer: the one composition used by
-// both Lambda HTTP handlers and the local runner.
+// Wires a set of actions to the store-backed authenticator and authorizer and, for token exchange, to
+// the STS runtime (config cache, JWKS cache, token keys, audit): the one composition used by both
+// Lambda HTTP handlers and the local runner.
 
+import { AuditSink } from './audit/audit-log.ts'
 import { createAuthenticator } from './auth/authenticate.ts'
-import { authorizeRequest } from './auth/authorize.ts'
+import { createAuthorizer } from './auth/authorize.ts'
 import type { Config } from './config.ts'
+import { createSessionResolver } from './credentials/session-resolver.ts'
+import type { TokenKeyRing } from './credentials/token-keys.ts'
 import type { ActionDefinition } from './http/action.ts'
 import { buildApp } from './http/app.ts'
 import type { Logger } from './log.ts'
+import type { FetchOptions } from './oidc/https-fetch.ts'
+import { getJwksCache, JwksCache } from './oidc/jwks-cache.ts'
+import { ExchangeConfig } from './services/exchange-config.ts'
+import type { StsDeps, StsRuntime } from './services/sts-actions.ts'
+import { AuditStore } from './store/audit-store.ts'
 import type { Stores } from './store/stores.ts'
+
+export type ServiceDeps = Stores & StsDeps
 
 export interface ServiceAppOptions {
   config: Config
   stores: Stores
   logger: Logger
-  actions: ReadonlyArray<ActionDefinition<any, Stores>> // eslint-disable-line @typescript-eslint/no-explicit-any
+  tokenKeys: TokenKeyRing
+  actions: ReadonlyArray<ActionDefinition<any, ServiceDeps>> // eslint-disable-line @typescript-eslint/no-explicit-any
   https?: { cert: Buffer; key: Buffer }
   clock?: () => Date
+  /** Tests: a private JWKS cache (else the module-scope one) and fetch options such as a test CA. */
+  jwks?: JwksCache
+  fetchOptions?: Pick<FetchOptions, 'ca' | 'resolver' | 'connectTimeoutMs' | 'totalTimeoutMs'>
+}
+
+export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
+  const { config, stores } = opts
+  const jwksOptions = {
+    maxAgeMs: config.jwksMaxAgeMs,
+    cooldownMs: config.jwksCooldownMs,
+    staleMs: config.jwksStaleMs,
+    fetchOptions: { allowPrivate: config.allowPrivateIssuers, ...opts.fetchOptions },
+  }
+  return {
+    config: new ExchangeConfig(stores, config.configCacheMs),
+    jwks: opts.jwks ?? getJwksCache(jwksOptions),
+    tokenKeys: opts.tokenKeys,
+    audit: new AuditSink({ logger: opts.logger, store: new AuditStore(stores.table, config.auditRetentionDays) }),
+    leewaySeconds: config.jwtLeewaySeconds,
+  }
 }
 
 export function buildServiceApp(opts: ServiceAppOptions) {
-  return buildApp({
+  const { stores } = opts
+  const sts = createStsRuntime(opts)
+  const app = buildApp({
     actions: opts.actions,
-    deps: opts.stores,
-    authenticate: createAuthenticator({ accounts: opts.stores.accounts, nonces: opts.stores.nonces, windowSeconds: opts.config.signatureWindowSeconds }),
-    authorize: authorizeRequest,
+    deps: { ...stores, sts },
+    authenticate: createAuthenticator({
+      accounts: stores.accounts,
+      nonces: stores.nonces,
+      windowSeconds: opts.config.signatureWindowSeconds,
+      // Temporary credentials are verified from their sealed SecurityToken: no table read.
+      sessions: createSessionResolver(opts.tokenKeys),
+    }),
+    // Role policies are cached per container for at most 5 s (MAX_ROLE_POLICY_CACHE_MS): the delay
+    // before a detach or a policy change reaches live sessions.
+    authorize: createAuthorizer({ roles: stores.roles, policies: stores.policies, attachments: stores.attachments }),
     logger: opts.logger,
     ...(opts.https ? { https: opts.https } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   })
+  // Audit records still buffered are written before the app closes (local shutdown, tests).
+  app.addHook('onClose', async () => sts.audit.flush())
+  return Object.assign(app, { sts })
 }

@@ -1,10 +1,20 @@
-// Decides whether a caller may perform an action on a resource. The root AccessKey may do everything
-// in its own account; operator-only actions need the bootstrap account's key. Temporary credentials
-// are evaluated by the policy engine (roles/policies issue): until then they are denied.
+// Decides whether a caller may perform an action on a resource. Nothing crosses accounts: a resource
+// of another account is denied to everyone. The root AccessKey may do everything in its own account;
+// operator-only actions need the bootstrap account's key. Temporary credentials (an assumed role) get
+// what the role's attached policies allow, intersected with the session policy, decided by the policy
+// engine (shared/policy/evaluate.ts) on `ram:<Action>` / `sts:<Action>` and the resource ARN.
 
 import { ApiError } from '../errors.ts'
-import type { Caller } from '../http/action.ts'
+import type { ActionDefinition, Caller, RequestInfo } from '../http/action.ts'
 import type { Authorize } from '../http/app.ts'
+import { createRequestContext } from '../policy/conditions.ts'
+import { parsePolicyDocument, type PolicyDocument } from '../policy/document.ts'
+import { evaluateWithSession } from '../policy/evaluate.ts'
+import { findSystemPolicy } from '../services/ram-system-policies.ts'
+import type { AttachmentStore } from '../store/attachment-store.ts'
+import type { PolicyStore } from '../store/policy-store.ts'
+import type { RoleStore } from '../store/role-store.ts'
+import { roleKeyOf } from '../validation/ram-rules.ts'
 
 export function noPermission(caller: Caller, action: string, type: 'ImplicitDeny' | 'ExplicitDeny', policyType?: string): ApiError {
   return new ApiError('NoPermission', `You are not authorized to do this action. Action: ${action}`, {
@@ -24,15 +34,119 @@ function resourceAccount(resource: string): string | undefined {
   return /^acs:[a-z0-9-]*:[^:]*:(\d{16}|\*):/.exec(resource)?.[1]
 }
 
-export const authorizeRequest: Authorize = (caller, permission, def) => {
-  const action = permission?.action ?? `${def.product.toLowerCase()}:${def.name}`
+type Permission = { action: string; resource: string } | undefined
+
+const actionName = (permission: Permission, def: ActionDefinition<unknown, unknown>) =>
+  permission?.action ?? `${def.product.toLowerCase()}:${def.name}`
+
+/**
+ * The checks that need no policy: operator-only actions, the resource's account, the root key.
+ * Returns true when the caller is allowed outright (root in its own account).
+ */
+function checkWithoutPolicies(caller: Caller, permission: Permission, def: ActionDefinition<unknown, unknown>): boolean {
+  const action = actionName(permission, def)
   if (def.operatorOnly) {
-    if (caller.type === 'root' && caller.operator) return
+    if (caller.type === 'root' && caller.operator) return true
     throw noPermission(caller, action, 'ImplicitDeny')
   }
   if (permission && resourceAccount(permission.resource) !== caller.accountId) {
     throw noPermission(caller, action, 'ImplicitDeny')
   }
-  if (caller.type === 'root') return
-  throw noPermission(caller, action, 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy')
+  return caller.type === 'root'
+}
+
+/** Without a store: root keys only; temporary credentials are denied. */
+export const authorizeRequest: Authorize = (caller, permission, def) => {
+  if (checkWithoutPolicies(caller, permission, def)) return
+  throw noPermission(caller, actionName(permission, def), 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy')
+}
+
+export interface AuthorizerDeps {
+  roles: Pick<RoleStore, 'get'>
+  policies: Pick<PolicyStore, 'get'>
+  attachments: Pick<AttachmentStore, 'listForRole'>
+  /**
+   * How long a role's loaded policies may be reused (ms), which bounds how late a detach or an
+   * UpdateRole takes effect on live sessions. At most 5000; 0 disables the cache.
+   */
+  cacheMs?: number
+  /** Milliseconds clock for cache ages (tests). */
+  clock?: () => number
+}
+
+export const MAX_ROLE_POLICY_CACHE_MS = 5000
+const ROLE_POLICY_CACHE_MAX = 500
+
+interface RolePolicies {
+  /** The role's ID when loaded, or undefined if the role does not exist. */
+  roleId: string | undefined
+  documents: readonly PolicyDocument[]
+}
+
+export interface Authorizer extends Authorize {
+  /** Forgets every cached role (tests; or after a write this container knows about). */
+  clearCache(): void
+}
+
+/**
+ * The service's Authorize: store-backed for assumed-role callers. A role's attachments and policy
+ * documents are read once and cached per container (bounded in size and age), and a session whose
+ * role was deleted or re-created under the same name (a different RoleId) gets no permission at all.
+ */
+export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
+  const cacheMs = Math.min(Math.max(deps.cacheMs ?? MAX_ROLE_POLICY_CACHE_MS, 0), MAX_ROLE_POLICY_CACHE_MS)
+  const clock = deps.clock ?? Date.now
+  // Module-lifetime cache: at most ROLE_POLICY_CACHE_MAX roles, each trusted for cacheMs (<= 5 s) after its read.
+  const cache = new Map<string, { value: RolePolicies; at: number }>()
+  // One shared read per role while it is in flight, so a burst of requests costs one load.
+  const loading = new Map<string, Promise<RolePolicies>>()
+
+  const load = async (accountId: string, roleName: string): Promise<RolePolicies> => {
+    const role = await deps.roles.get(accountId, roleName)
+    if (!role) return { roleId: undefined, documents: [] }
+    const attachments = await deps.attachments.listForRole(accountId, roleName)
+    const documents = await Promise.all(
+      attachments.map(async (a) => {
+        if (a.policyType === 'System') return findSystemPolicy(a.policyName)?.document
+        const policy = await deps.policies.get(accountId, a.policyName)
+        // Stored documents are normalised, which can lengthen them past the input limit: no limit here.
+        return policy ? parsePolicyDocument(policy.document, 'permission', { maxLength: Number.MAX_SAFE_INTEGER }) : undefined
+      }),
+    )
+    return { roleId: role.roleId, documents: documents.filter((d): d is PolicyDocument => d !== undefined) }
+  }
+
+  const rolePolicies = async (accountId: string, roleName: string): Promise<RolePolicies> => {
+    const key = `${accountId}/${roleKeyOf(roleName)}`
+    const now = clock()
+    const hit = cache.get(key)
+    if (hit && now - hit.at < cacheMs) return hit.value
+    const pending = loading.get(key)
+    if (pending) return pending
+    const promise = load(accountId, roleName).finally(() => loading.delete(key))
+    loading.set(key, promise)
+    const value = await promise
+    if (cacheMs > 0) {
+      cache.delete(key)
+      if (cache.size >= ROLE_POLICY_CACHE_MAX) cache.delete(cache.keys().next().value as string)
+      cache.set(key, { value, at: now })
+    }
+    return value
+  }
+
+  const authorize = async (caller: Caller, permission: Permission, def: ActionDefinition<unknown, unknown>, request?: RequestInfo) => {
+    if (checkWithoutPolicies(caller, permission, def)) return
+    if (caller.type !== 'assumed-role') throw noPermission(caller, actionName(permission, def), 'ImplicitDeny')
+    const action = actionName(permission, def)
+    const loaded = await rolePolicies(caller.accountId, caller.roleName)
+    const documents = loaded.roleId === caller.roleId ? loaded.documents : []
+    const evaluation = evaluateWithSession(documents, caller.sessionPolicy, {
+      action,
+      resource: permission?.resource ?? '*',
+      context: createRequestContext({ 'acs:SourceIp': request?.sourceIp, 'acs:AccessId': caller.accessKeyId }, request?.now),
+    })
+    if (evaluation.decision === 'Allow') return
+    throw noPermission(caller, action, evaluation.decision, evaluation.deniedBy)
+  }
+  return Object.assign(authorize, { clearCache: () => cache.clear() })
 }

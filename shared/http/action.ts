@@ -1,6 +1,7 @@
 // The shape of one RPC action: parse (pure validation), authorize (which policy action on which
 // resource), run. The dispatcher calls them in that order, so a rejected request changes nothing.
 
+import type { PolicyDocument } from '../policy/document.ts'
 import type { Params } from '../validation/params.ts'
 
 export type Product = 'Ims' | 'Ram' | 'Sts' | 'OidcSts'
@@ -15,6 +16,8 @@ export type Caller =
       roleName: string
       roleId: string
       sessionName: string
+      /** The session policy the credentials were issued with: it narrows the role's policies, never widens them. */
+      sessionPolicy?: PolicyDocument
     }
 
 export interface RequestInfo {
@@ -31,6 +34,8 @@ export interface ActionDefinition<Input = unknown, Deps = unknown> {
   anonymous?: boolean
   /** Only the operator (the bootstrap account's key) may call it, e.g. CreateAccount. */
   operatorOnly?: boolean
+  /** Any authenticated caller may call it without a permission (GetCallerIdentity). */
+  anyCaller?: boolean
   parse(params: Params): Input
   /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
   permission?(input: Input, caller: Caller): { action: string; resource: string }

@@ -6,12 +6,18 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { ActionDefinition, Caller, Product } from './action.ts'
+import type { ActionDefinition, Caller, Product, RequestInfo } from './action.ts'
 import { errorEnvelope, toApiError } from './error-reply.ts'
 import { parseRpcRequest, type RpcRequest } from './rpc-request.ts'
 
 export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
-export type Authorize = (caller: Caller, permission: { action: string; resource: string } | undefined, def: ActionDefinition<unknown, unknown>) => void | Promise<void>
+/** `request` supplies condition keys (acs:SourceIp, acs:CurrentTime) to policy evaluation. */
+export type Authorize = (
+  caller: Caller,
+  permission: { action: string; resource: string } | undefined,
+  def: ActionDefinition<unknown, unknown>,
+  request?: RequestInfo,
+) => void | Promise<void>
 
 export interface AppOptions<Deps> {
   // Each action's Input type differs; the dispatcher only passes parse()'s result on to run().
@@ -98,11 +104,12 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       // Authenticate before validating parameters: anonymous callers learn nothing about inputs.
       const caller = def.anonymous ? undefined : await opts.authenticate(rpcReq, now)
       const input = def.parse(rpcReq.params)
-      if (caller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>)
+      const request = { requestId: req.id, now, sourceIp: rpcReq.sourceIp }
+      if (caller && !def.anyCaller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>, request)
       const result = await def.run(input, {
         caller,
         deps: opts.deps,
-        request: { requestId: req.id, now, sourceIp: rpcReq.sourceIp },
+        request,
         params: rpcReq.params,
       })
       opts.logger.info('request', { requestId: req.id, action: actionName, status: 200, ms: msSince(started) })

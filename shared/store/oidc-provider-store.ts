@@ -170,7 +170,9 @@ export class OidcProviderStore {
       if (isConditionalCheckFailed(e)) {
         const old = e.Item as { [k: string]: unknown } | undefined
         if (!old) throw notFound(name)
-        const list = (old[field] as { S?: string }[] | undefined)?.map((x) => x.S) ?? []
+        // The old image on a failed condition is raw AttributeValues ({ L: [{ S }] }): the document
+        // client does not unmarshall error payloads.
+        const list = (old[field] as { L?: { S?: string }[] } | undefined)?.L?.map((x) => x.S) ?? []
         if (list.includes(value)) throw new ApiError(info.exists, `The ${info.what} "${value}" is already registered on OIDC provider "${name}".`)
         throw new ApiError(info.limitCode, `OIDC provider "${name}" already has the maximum of ${info.limit} ${info.what}s.`)
       }
@@ -181,10 +183,13 @@ export class OidcProviderStore {
   /**
    * Removes by index with a condition that the element at that index is still the value; if a
    * concurrent change moved it, read again. Never removes the wrong element.
+   * A remover only loses a race to a removal at a lower index, of which there are fewer than the
+   * list's limit: the attempt bound covers that worst case with room for concurrent updates.
    */
   async removeFromList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
     const info = FIELD_INFO[field]
-    for (let attempt = 0; attempt < 20; attempt++) {
+    const maxAttempts = PROVIDER_LIMITS.clientIdsPerProvider + 10
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const current = await this.get(accountId, name)
       if (!current) throw notFound(name)
       const index = current[field].indexOf(value)

@@ -8,16 +8,28 @@
 // | OIDC provider                 | ACCOUNT#<accountId>        | OIDCPROVIDER#<name>       | IMS actions; Query for List      |
 // | issuer uniqueness guard       | ACCOUNT#<accountId>        | OIDCISSUER#<issuerUrl>    | CreateOIDCProvider transaction   |
 // | request nonce (TTL)           | NONCE#<accessKeyId>#<nonce>| NONCE                     | replay protection (cond. put)    |
-// Later issues add roles, policies, attachments, health, JWKS copies and audit records (design.md).
+// | RAM role                      | ACCOUNT#<accountId>        | ROLE#<lower-cased name>   | RAM role actions; Query for List |
+// | role ID guard                 | ROLEID#<roleId>            | ROLEID                    | CreateRole transaction (unique)  |
+// | custom policy                 | ACCOUNT#<accountId>        | POLICY#<name>             | RAM policy actions; Query (List) |
+// | system policy use counter     | ACCOUNT#<accountId>        | SYSPOLICYUSE#<name>       | attach/detach transactions       |
+// | attachment role <- policy     | ACCOUNT#<accountId>        | ATTACH#<role>#<type>#<pol>| attach/detach; Query per role    |
+// Role names are case-insensitive (key lower-cased, display case kept in the item); policy names are
+// case-sensitive. Attachment `<role>` is the lower-cased role name, `<type>` System or Custom.
+// Later issues add health, JWKS copies and audit records (design.md).
 // No Scan on a request path. TTL attribute: expiresAt (epoch seconds).
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { Entity, Table, boolean, item, list, number, string } from 'dynamodb-toolbox'
+import { Entity, Table, boolean, item, list, map, number, string } from 'dynamodb-toolbox'
 
 export const ACCOUNT_SK = 'ACCOUNT'
 export const accountPk = (accountId: string) => `ACCOUNT#${accountId}`
 export const PROVIDER_PREFIX = 'OIDCPROVIDER#'
+export const ROLE_PREFIX = 'ROLE#'
+export const POLICY_PREFIX = 'POLICY#'
+export const SYSTEM_POLICY_USE_PREFIX = 'SYSPOLICYUSE#'
+/** All attachments of one role: `ATTACH#<lower-cased role name>#`. */
+export const attachmentPrefix = (roleKey: string) => `ATTACH#${roleKey}#`
 
 export interface StoreOptions {
   tableName: string
@@ -62,6 +74,9 @@ export function defineTable(documentClient: DynamoDBDocumentClient, tableName: s
     schema: item({
       accountId: string().key(),
       providerCount: number().default(0),
+      // RAM quotas; absent on accounts created before roles existed (conditions treat absent as 0).
+      roleCount: number().optional().default(0),
+      policyCount: number().optional().default(0),
       createdAt: number(),
     }),
     computeKey: ({ accountId }) => ({ pk: accountPk(accountId), sk: ACCOUNT_SK }),
@@ -129,7 +144,107 @@ export function defineTable(documentClient: DynamoDBDocumentClient, tableName: s
     timestamps: false,
   })
 
-  return { table, AccountEntity, AccessKeyEntity, ProviderEntity, IssuerGuardEntity, NonceEntity }
+  const tagList = () => list(map({ key: string(), value: string() }))
+
+  const RoleEntity = new Entity({
+    name: 'Role',
+    table,
+    schema: item({
+      accountId: string().key(),
+      /** Lower-cased role name: names are unique case-insensitively. */
+      nameKey: string().key(),
+      roleName: string(),
+      roleId: string(),
+      description: string(),
+      /** Normalised trust policy (serializePolicyDocument). */
+      trustPolicy: string(),
+      maxSessionDuration: number(),
+      tags: tagList(),
+      /** Policies attached; bounded by the per-role quota, must be 0 to delete. */
+      attachmentCount: number(),
+      createdAt: number(),
+      updatedAt: number(),
+      version: number(),
+    }),
+    computeKey: ({ accountId, nameKey }) => ({ pk: accountPk(accountId), sk: `${ROLE_PREFIX}${nameKey}` }),
+    timestamps: false,
+  })
+
+  const RoleIdGuardEntity = new Entity({
+    name: 'RoleIdGuard',
+    table,
+    schema: item({
+      roleId: string().key(),
+      accountId: string(),
+      nameKey: string(),
+    }),
+    computeKey: ({ roleId }) => ({ pk: `ROLEID#${roleId}`, sk: 'ROLEID' }),
+    timestamps: false,
+  })
+
+  const PolicyEntity = new Entity({
+    name: 'Policy',
+    table,
+    schema: item({
+      accountId: string().key(),
+      policyName: string().key(),
+      description: string(),
+      /** Normalised permission policy (serializePolicyDocument) of the default version. */
+      document: string(),
+      defaultVersion: string(),
+      tags: tagList(),
+      /** Roles the policy is attached to; must be 0 to delete. */
+      attachmentCount: number(),
+      createdAt: number(),
+      updatedAt: number(),
+      version: number(),
+    }),
+    computeKey: ({ accountId, policyName }) => ({ pk: accountPk(accountId), sk: `${POLICY_PREFIX}${policyName}` }),
+    timestamps: false,
+  })
+
+  const SystemPolicyUseEntity = new Entity({
+    name: 'SystemPolicyUse',
+    table,
+    schema: item({
+      accountId: string().key(),
+      policyName: string().key(),
+      attachmentCount: number(),
+    }),
+    computeKey: ({ accountId, policyName }) => ({ pk: accountPk(accountId), sk: `${SYSTEM_POLICY_USE_PREFIX}${policyName}` }),
+    timestamps: false,
+  })
+
+  const AttachmentEntity = new Entity({
+    name: 'PolicyAttachment',
+    table,
+    schema: item({
+      accountId: string().key(),
+      roleKey: string().key(),
+      policyType: string().enum('System', 'Custom').key(),
+      policyName: string().key(),
+      attachedAt: number(),
+    }),
+    computeKey: ({ accountId, roleKey, policyType, policyName }) => ({
+      pk: accountPk(accountId),
+      sk: `${attachmentPrefix(roleKey)}${policyType}#${policyName}`,
+    }),
+    timestamps: false,
+  })
+
+  return {
+    table,
+    AccountEntity,
+    AccessKeyEntity,
+    ProviderEntity,
+    IssuerGuardEntity,
+    NonceEntity,
+    RoleEntity,
+    RoleIdGuardEntity,
+    PolicyEntity,
+    SystemPolicyUseEntity,
+    AttachmentEntity,
+  }
 }
 
 export type StoreTable = ReturnType<typeof defineTable>

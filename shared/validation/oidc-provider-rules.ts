@@ -56,6 +56,9 @@ export function checkIssuerUrl(name: string, value: string): string {
   const format = (why: string) => invalidParameter(name, 'Format', `The parameter "${name}" is not a valid issuer URL: ${why}.`)
   if (/[\s\u0000-\u001f\u007f]/.test(value)) throw format('it contains whitespace or control characters')
   if (!/^https:\/\//.test(value)) throw format('it must start with "https://"')
+  // The URL parser silently repairs these ("https:///h" -> "https://h/", a backslash -> "/"): the stored value
+  // would then differ from the `iss` any IdP sends, so refuse them rather than keep a URL that never matches.
+  if (/^https:\/\/\//.test(value) || value.includes('\\')) throw format('it must name a host right after "https://" and contain no "\\"')
   let url: URL
   try {
     url = new URL(value)

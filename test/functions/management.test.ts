@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bootstrapOperatorAccount, generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
+import { formatTokenKeys, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { signRpc } from '../support/sign.ts'
 import { createTestTable } from '../support/store.ts'
@@ -19,6 +20,7 @@ beforeAll(async () => {
   process.env.TABLE_NAME = tableName
   process.env.DYNAMODB_ENDPOINT = endpoint
   process.env.LOG_LEVEL = 'silent'
+  process.env.TOKEN_KEYS = formatTokenKeys([generateTokenKey()])
   const stores = openStores({ tableName, region: 'us-east-1', dynamodbEndpoint: endpoint })
   await bootstrapOperatorAccount(stores.accounts, { AccountId: accountId, AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }, Date.now())
   handler = (await import('../../functions/management.ts')).handler as unknown as Handler
@@ -26,6 +28,7 @@ beforeAll(async () => {
 afterAll(() => {
   delete process.env.TABLE_NAME
   delete process.env.DYNAMODB_ENDPOINT
+  delete process.env.TOKEN_KEYS
 })
 
 function resign(event: typeof sample) {

@@ -9,6 +9,7 @@ import { bootstrapOperatorAccount, generateAccessKey, generateAccountId, type Ro
 import { buildServiceApp } from '../../shared/service-app.ts'
 import { openStores, type Stores } from '../../shared/store/stores.ts'
 import { createTestTable } from './store.ts'
+import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { signRpc, type Credentials } from './sign.ts'
 
 export interface TestService {
@@ -28,7 +29,7 @@ export async function startTestService(opts: { clock?: () => Date; env?: Record<
   const key = generateAccessKey()
   const root: RootCredentials = { AccountId: generateAccountId(), AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }
   await bootstrapOperatorAccount(stores.accounts, root, Date.now())
-  const app = buildServiceApp({ config, stores, logger: createLogger('silent'), actions: managementActions(), ...(opts.clock ? { clock: opts.clock } : {}) })
+  const app = buildServiceApp({ config, stores, logger: createLogger('silent'), tokenKeys: testTokenKeys(), actions: managementActions(), ...(opts.clock ? { clock: opts.clock } : {}) })
   await app.ready()
   const rootCreds = { accessKeyId: root.AccessKeyId, secret: root.AccessKeySecret }
   return {
@@ -46,3 +47,8 @@ export async function startTestService(opts: { clock?: () => Date; env?: Record<
 }
 
 export const IMS = '2019-08-15'
+
+/** A fresh SecurityToken key ring for one test service. */
+export function testTokenKeys() {
+  return createTokenKeyRing([generateTokenKey()])
+}

@@ -1,0 +1,212 @@
+// STS 2015-04-01: AssumeRoleWithOIDC (anonymous: the OIDC token is the credential) and
+// GetCallerIdentity. Checks run in the order of alibaba-api.md §1.4; every outcome is audited.
+
+import type { AuditSink } from '../audit/audit-log.ts'
+import { mintCredentials } from '../credentials/mint.ts'
+import type { TokenKeyRing } from '../credentials/token-keys.ts'
+import { ApiError } from '../errors.ts'
+import { actionsWith, type ActionDefinition } from '../http/action.ts'
+import type { JwksCache } from '../oidc/jwks-cache.ts'
+import { verifyOidcToken, type VerifiedClaims } from '../oidc/verify-token.ts'
+import { parseSessionPolicy, serializePolicyDocument } from '../policy/document.ts'
+import { evaluateTrust } from '../policy/evaluate.ts'
+import { formatUtc } from '../time.ts'
+import { parseProviderArn, providerArn as toProviderArn } from '../validation/oidc-provider-rules.ts'
+import { optionalString, type Params } from '../validation/params.ts'
+import { parseRoleArn, roleArn as toRoleArn } from '../validation/ram-rules.ts'
+import type { ExchangeConfig } from './exchange-config.ts'
+
+export const STS_VERSION = '2015-04-01'
+
+export interface StsRuntime {
+  config: ExchangeConfig
+  jwks: JwksCache
+  tokenKeys: TokenKeyRing
+  audit: AuditSink
+  leewaySeconds: number
+}
+
+export interface StsDeps {
+  sts: StsRuntime
+}
+
+const define = actionsWith<StsDeps>()
+
+const SESSION_NAME = /^[A-Za-z0-9.@_-]{2,64}$/
+const MIN_DURATION = 900
+
+interface ExchangeInput {
+  providerArn: string
+  provider: { accountId: string; name: string }
+  roleArn: string
+  role: { accountId: string; roleName: string }
+  token: string
+  sessionName: string
+  durationSeconds: number | undefined
+  policy: string | undefined
+}
+
+function readExchangeParams(params: Params): ExchangeInput {
+  const providerArn = params.get('OIDCProviderArn')
+  if (!providerArn) throw new ApiError('MissingParameter.OIDCProviderArn', 'The input parameter "OIDCProviderArn" that is mandatory for processing this request is not supplied.')
+  const roleArn = params.get('RoleArn')
+  if (!roleArn) throw new ApiError('MissingParameter.RoleArn', 'The input parameter "RoleArn" that is mandatory for processing this request is not supplied.')
+  const sessionName = params.get('RoleSessionName')
+  if (!sessionName) throw new ApiError('MissingParameter.RoleSessionName', 'The input parameter "RoleSessionName" that is mandatory for processing this request is not supplied.')
+  if (!SESSION_NAME.test(sessionName)) {
+    throw new ApiError('InvalidParameter.RoleSessionName', 'The parameter RoleSessionName is wrongly formed: 2 to 64 characters of letters, digits, ".", "@", "_" and "-".')
+  }
+  const rawDuration = params.get('DurationSeconds')
+  let durationSeconds: number | undefined
+  if (rawDuration !== undefined && rawDuration !== '') {
+    if (!/^\d{1,9}$/.test(rawDuration) || Number(rawDuration) < MIN_DURATION) {
+      throw new ApiError('InvalidParameter.DurationSeconds', `The parameter DurationSeconds must be an integer of at least ${MIN_DURATION} and at most the role's MaxSessionDuration.`)
+    }
+    durationSeconds = Number(rawDuration)
+  }
+  const policy = optionalString(params, 'Policy', { max: 2048 })
+  const token = params.get('OIDCToken') ?? ''
+  if (token === '') throw new ApiError('AuthenticationFail.OIDCToken.Invalid', 'The OIDCToken can not empty.')
+  return {
+    providerArn,
+    provider: parseProviderArn('OIDCProviderArn', providerArn),
+    roleArn,
+    role: parseRoleArn('RoleArn', roleArn),
+    token,
+    sessionName,
+    durationSeconds,
+    policy,
+  }
+}
+
+const noSuchProvider = () => new ApiError('AuthenticationFail.NoPermission', 'No such OIDC Provider registered.')
+
+async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string) {
+  const { provider: p, role: r } = input
+  // The provider must be registered in the role's account: nothing crosses accounts.
+  if (p.accountId !== r.accountId) throw noSuchProvider()
+  const provider = await sts.config.provider(p.accountId, p.name)
+  if (!provider) throw noSuchProvider()
+  const providerArn = toProviderArn(provider.accountId, provider.name)
+
+  const { claims } = await verifyOidcToken(
+    input.token,
+    { issuer: provider.issuerUrl, clientIds: provider.clientIds, issuanceLimitHours: provider.issuanceLimitTime, leewaySeconds: sts.leewaySeconds, now },
+    (kid, alg) => sts.jwks.getKey(provider.issuerUrl, provider.fingerprints, kid, alg),
+  )
+
+  const role = await sts.config.role(r.accountId, r.roleName)
+  if (!role) throw new ApiError('EntityNotExist.Role', `The role not exists: ${input.roleArn}. `)
+  const trust = evaluateTrust(role.trust, { providerArn, claims: claims as VerifiedClaims & { iss: string; sub: string; aud: string[] }, now, sourceIp })
+  if (trust.decision !== 'Allow') {
+    throw new ApiError('AuthenticationFail.NoPermission', `There is no permission: the trust policy of the role does not allow this token (${trust.reason}).`)
+  }
+
+  const durationSeconds = input.durationSeconds ?? Math.min(3600, role.maxSessionDuration)
+  if (durationSeconds > role.maxSessionDuration) {
+    throw new ApiError('InvalidParameter.DurationSeconds', `The parameter DurationSeconds must be between ${MIN_DURATION} and the role's MaxSessionDuration ${role.maxSessionDuration}.`)
+  }
+  const sessionPolicy = input.policy === undefined ? undefined : serializePolicyDocument(parseSessionPolicy(input.policy))
+
+  const roleArn = toRoleArn(r.accountId, role.roleName)
+  const credentials = mintCredentials(
+    {
+      accountId: r.accountId,
+      roleName: role.roleName,
+      roleId: role.roleId,
+      roleArn,
+      sessionName: input.sessionName,
+      durationSeconds,
+      ...(sessionPolicy !== undefined ? { sessionPolicy } : {}),
+      providerArn,
+      sub: claims.sub,
+      issuer: claims.iss,
+    },
+    sts.tokenKeys,
+    now,
+  )
+  return {
+    claims,
+    body: {
+      Credentials: credentials,
+      AssumedRoleUser: {
+        Arn: `${roleArn}/${input.sessionName}`,
+        AssumedRoleId: `${role.roleId}:${input.sessionName}`,
+      },
+      OIDCTokenInfo: {
+        Issuer: claims.iss,
+        Subject: claims.sub,
+        ClientIds: claims.aud.join(','),
+        ...(typeof claims.iat === 'number' ? { IssuanceTime: formatUtc(claims.iat * 1000) } : {}),
+        ExpirationTime: formatUtc(claims.exp * 1000),
+        VerificationInfo: 'Success',
+      },
+    },
+  }
+}
+
+const assumeRoleWithOidc = define({
+  product: 'Sts',
+  version: STS_VERSION,
+  name: 'AssumeRoleWithOIDC',
+  anonymous: true,
+  // Validation happens inside run so that every outcome, malformed requests included, is audited.
+  parse: (params) => params,
+  async run(params, { deps, request }) {
+    const { sts } = deps
+    let input: ExchangeInput | undefined
+    try {
+      input = readExchangeParams(params)
+      const { claims, body } = await exchange(input, sts, request.now, request.sourceIp)
+      sts.audit.record({
+        time: request.now.getTime(),
+        requestId: request.requestId,
+        accountId: input.role.accountId,
+        providerArn: input.providerArn,
+        roleArn: input.roleArn,
+        sessionName: input.sessionName,
+        sub: claims.sub,
+        ...(typeof claims.jti === 'string' ? { jti: claims.jti } : {}),
+        sourceIp: request.sourceIp,
+        outcome: 'Success',
+      })
+      return body
+    } catch (e) {
+      const accountId = input?.role.accountId ?? /^acs:ram::(\d{16}):/.exec(params.get('RoleArn') ?? '')?.[1] ?? 'unknown'
+      sts.audit.record({
+        time: request.now.getTime(),
+        requestId: request.requestId,
+        accountId,
+        ...(input ? { providerArn: input.providerArn, roleArn: input.roleArn, sessionName: input.sessionName } : {}),
+        sourceIp: request.sourceIp,
+        outcome: 'Failure',
+        errorCode: e instanceof ApiError ? e.code : 'InternalError',
+      })
+      throw e
+    }
+  },
+})
+
+const getCallerIdentity = define({
+  product: 'Sts',
+  version: STS_VERSION,
+  name: 'GetCallerIdentity',
+  // Any authenticated caller may ask who it is (spec §2.2: no permission needed).
+  anyCaller: true,
+  parse: () => ({}),
+  async run(_input, { caller }) {
+    if (!caller) throw new ApiError('IncompleteSignature', 'GetCallerIdentity must be signed.')
+    if (caller.type === 'root') {
+      return { IdentityType: 'Account', AccountId: caller.accountId, Arn: `acs:ram::${caller.accountId}:root`, PrincipalId: caller.accountId, UserId: caller.accountId }
+    }
+    return {
+      IdentityType: 'AssumedRoleUser',
+      AccountId: caller.accountId,
+      Arn: `acs:ram::${caller.accountId}:assumed-role/${caller.roleName}/${caller.sessionName}`,
+      PrincipalId: `${caller.roleId}:${caller.sessionName}`,
+      RoleId: caller.roleId,
+    }
+  },
+})
+
+export const stsActions = [assumeRoleWithOidc, getCallerIdentity] as ActionDefinition<any, StsDeps>[] // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,305 @@
+// The store-backed authorizer against a real table: assumed-role callers (constructed directly, as the
+// token exchange will mint them) get their role's attached policies intersected with the session
+// policy; explicit Deny wins; nothing crosses accounts; the role-policy cache is bounded in age.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuthorizer, type Authorizer } from '../../shared/auth/authorize.ts'
+import { ApiError } from '../../shared/errors.ts'
+import type { ActionDefinition, Caller } from '../../shared/http/action.ts'
+import { buildApp } from '../../shared/http/app.ts'
+import { createLogger } from '../../shared/log.ts'
+import { managementActions } from '../../shared/management-app.ts'
+import { parsePolicyDocument } from '../../shared/policy/document.ts'
+import { generateAccountId } from '../../shared/services/accounts.ts'
+import { generateRoleId } from '../../shared/services/ram-role-actions.ts'
+import { AttachmentStore } from '../../shared/store/attachment-store.ts'
+import { PolicyStore } from '../../shared/store/policy-store.ts'
+import { RoleStore } from '../../shared/store/role-store.ts'
+import type { Stores } from '../../shared/store/stores.ts'
+import { createTestTable } from '../support/store.ts'
+
+const RAM = '2015-05-01'
+let roles: RoleStore
+let policies: PolicyStore
+let attachments: AttachmentStore
+const account = generateAccountId()
+const otherAccount = generateAccountId()
+
+const def = (name: string, extra: Partial<ActionDefinition<unknown, unknown>> = {}): ActionDefinition<unknown, unknown> => ({
+  product: 'Ram',
+  version: RAM,
+  name,
+  parse: () => ({}),
+  run: async () => ({}),
+  ...extra,
+})
+const roleArn = (name: string, acct = account) => `acs:ram::${acct}:role/${name}`
+const request = (sourceIp = '10.1.2.3', now = new Date('2026-06-01T00:00:00Z')) => ({ requestId: 'R', now, sourceIp })
+
+const doc = (...statements: Record<string, unknown>[]) => JSON.stringify({ Version: '1', Statement: statements })
+
+async function makeRole(roleName: string, attached: ({ custom: string; document: string } | { system: string })[]) {
+  const role = await roles.create(
+    { accountId: account, roleName, description: '', trustPolicy: '{}', maxSessionDuration: 3600, tags: [], createdAt: 0, updatedAt: 0 },
+    generateRoleId,
+  )
+  for (const a of attached) {
+    if ('custom' in a) {
+      if (!(await policies.get(account, a.custom))) {
+        await policies.create({ accountId: account, policyName: a.custom, description: '', document: a.document, tags: [], createdAt: 0, updatedAt: 0 })
+      }
+      await attachments.attach(account, roleName, 'Custom', a.custom, 0)
+    } else {
+      await attachments.attach(account, roleName, 'System', a.system, 0)
+    }
+  }
+  return role
+}
+
+function assumed(role: { roleName: string; roleId: string }, sessionPolicy?: string, acct = account): Caller {
+  return {
+    type: 'assumed-role',
+    accountId: acct,
+    accessKeyId: 'STS.TestKey',
+    roleName: role.roleName,
+    roleId: role.roleId,
+    sessionName: 'ci-run',
+    ...(sessionPolicy ? { sessionPolicy: parsePolicyDocument(sessionPolicy, 'session') } : {}),
+  }
+}
+
+/** Resolves to 'Allow', or the NoPermission detail the authorizer threw. */
+async function decide(authorize: Authorizer, caller: Caller, action: string, resource: string, req = request()) {
+  try {
+    await authorize(caller, { action, resource }, def(action.split(':')[1]!), req)
+    return 'Allow' as const
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 'NoPermission') throw e
+    expect(e.status).toBe(403)
+    return e.detail as Record<string, unknown>
+  }
+}
+
+let authorize: Authorizer
+let reader: { roleName: string; roleId: string }
+let admin: { roleName: string; roleId: string }
+let guarded: { roleName: string; roleId: string }
+let fenced: { roleName: string; roleId: string }
+
+beforeAll(async () => {
+  const { table } = await createTestTable('authz')
+  roles = new RoleStore(table)
+  policies = new PolicyStore(table)
+  attachments = new AttachmentStore(table, roles, policies)
+  authorize = createAuthorizer({ roles, policies, attachments, cacheMs: 0 })
+  reader = await makeRole('Reader', [{ custom: 'read-roles', document: doc({ Effect: 'Allow', Action: ['ram:GetRole', 'ram:ListRoles'], Resource: `acs:ram::${account}:role/*` }) }])
+  admin = await makeRole('admin', [{ system: 'AliyunRAMFullAccess' }])
+  guarded = await makeRole('guarded', [
+    { system: 'AliyunRAMFullAccess' },
+    { custom: 'no-prod-deletes', document: doc({ Effect: 'Deny', Action: 'ram:Delete*', Resource: `acs:ram::${account}:role/prod-*` }) },
+  ])
+  fenced = await makeRole('fenced', [
+    {
+      custom: 'office-hours-from-vpn',
+      document: doc({
+        Effect: 'Allow',
+        Action: 'ram:List*',
+        Resource: '*',
+        Condition: { IpAddress: { 'acs:SourceIp': '10.0.0.0/8' }, DateLessThan: { 'acs:CurrentTime': '2027-01-01T00:00:00Z' } },
+      }),
+    },
+  ])
+})
+
+describe('root AccessKey', () => {
+  const root: Caller = { type: 'root', accountId: account, accessKeyId: 'LTAIroot', operator: false }
+  it('may do everything in its own account and nothing in another', async () => {
+    expect(await decide(authorize, root, 'ram:DeleteRole', roleArn('anything'))).toBe('Allow')
+    expect(await decide(authorize, root, 'ram:GetRole', roleArn('anything', otherAccount))).toMatchObject({
+      AuthAction: 'ram:GetRole',
+      AuthPrincipalType: 'Account',
+      NoPermissionType: 'ImplicitDeny',
+    })
+  })
+})
+
+describe('assumed-role callers', () => {
+  it('are allowed what the role\'s custom policy allows', async () => {
+    expect(await decide(authorize, assumed(reader), 'ram:GetRole', roleArn('deployer'))).toBe('Allow')
+    expect(await decide(authorize, assumed(reader), 'ram:ListRoles', roleArn('*'))).toBe('Allow')
+  })
+
+  it('are denied (ImplicitDeny, AccountLevelIdentityBasedPolicy) what no attached policy allows, with the full AccessDeniedDetail', async () => {
+    expect(await decide(authorize, assumed(reader), 'ram:DeleteRole', roleArn('deployer'))).toEqual({
+      AuthAction: 'ram:DeleteRole',
+      AuthPrincipalType: 'AssumedRoleUser',
+      AuthPrincipalOwnerId: account,
+      AuthPrincipalDisplayName: 'Reader:ci-run',
+      NoPermissionType: 'ImplicitDeny',
+      PolicyType: 'AccountLevelIdentityBasedPolicy',
+    })
+    // Resource scoping: the reader's policy covers roles, not policies.
+    expect(await decide(authorize, assumed(reader), 'ram:GetRole', `acs:ram::${account}:policy/x`)).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('get what an attached system policy allows', async () => {
+    expect(await decide(authorize, assumed(admin), 'ram:CreatePolicy', `acs:ram::${account}:policy/p`)).toBe('Allow')
+    expect(await decide(authorize, assumed(admin), 'ram:CreateOIDCProvider', `acs:ram::${account}:oidc-provider/p`)).toBe('Allow')
+    expect(await decide(authorize, assumed(admin), 'sts:AssumeRole', roleArn('x'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('are narrowed by the session policy (denial reported as SessionPolicy)', async () => {
+    const session = doc({ Effect: 'Allow', Action: 'ram:Get*', Resource: '*' })
+    expect(await decide(authorize, assumed(admin, session), 'ram:GetRole', roleArn('x'))).toBe('Allow')
+    expect(await decide(authorize, assumed(admin, session), 'ram:DeleteRole', roleArn('x'))).toMatchObject({
+      NoPermissionType: 'ImplicitDeny',
+      PolicyType: 'SessionPolicy',
+    })
+  })
+
+  it('are never widened by the session policy', async () => {
+    const everything = doc({ Effect: 'Allow', Action: '*', Resource: '*' })
+    expect(await decide(authorize, assumed(reader, everything), 'ram:DeleteRole', roleArn('x'))).toMatchObject({
+      NoPermissionType: 'ImplicitDeny',
+      PolicyType: 'AccountLevelIdentityBasedPolicy',
+    })
+  })
+
+  it('an explicit Deny in a role policy wins over an Allow (ExplicitDeny)', async () => {
+    expect(await decide(authorize, assumed(guarded), 'ram:DeleteRole', roleArn('dev-app'))).toBe('Allow')
+    expect(await decide(authorize, assumed(guarded), 'ram:DeleteRole', roleArn('prod-app'))).toMatchObject({
+      NoPermissionType: 'ExplicitDeny',
+      PolicyType: 'AccountLevelIdentityBasedPolicy',
+    })
+  })
+
+  it('an explicit Deny in the session policy wins (ExplicitDeny, SessionPolicy)', async () => {
+    const session = doc({ Effect: 'Allow', Action: '*', Resource: '*' }, { Effect: 'Deny', Action: 'ram:UpdateRole', Resource: '*' })
+    expect(await decide(authorize, assumed(admin, session), 'ram:UpdateRole', roleArn('x'))).toMatchObject({
+      NoPermissionType: 'ExplicitDeny',
+      PolicyType: 'SessionPolicy',
+    })
+  })
+
+  it('are denied any resource of another account, even with ram:* on *', async () => {
+    expect(await decide(authorize, assumed(admin), 'ram:GetRole', roleArn('x', otherAccount))).toMatchObject({
+      NoPermissionType: 'ImplicitDeny',
+      AuthPrincipalOwnerId: account,
+    })
+  })
+
+  it('a caller claiming another account\'s role finds no policies there', async () => {
+    const impostor = assumed(admin, undefined, otherAccount)
+    expect(await decide(authorize, impostor, 'ram:GetRole', roleArn('x', otherAccount))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('a session of a deleted role, or of an older role of the same name (another RoleId), gets nothing', async () => {
+    const old = await makeRole('recycled', [{ system: 'AliyunRAMFullAccess' }])
+    expect(await decide(authorize, assumed(old), 'ram:GetRole', roleArn('x'))).toBe('Allow')
+    await attachments.detach(account, 'recycled', 'System', 'AliyunRAMFullAccess')
+    await roles.delete(account, 'recycled')
+    expect(await decide(authorize, assumed(old), 'ram:GetRole', roleArn('x'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+    await makeRole('recycled', [{ system: 'AliyunRAMFullAccess' }])
+    expect(await decide(authorize, assumed(old), 'ram:GetRole', roleArn('x'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('evaluates conditions on acs:SourceIp and acs:CurrentTime from the request', async () => {
+    const caller = assumed(fenced)
+    expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('10.9.8.7'))).toBe('Allow')
+    expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('192.168.1.1'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+    expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('10.9.8.7', new Date('2027-02-01T00:00:00Z')))).toMatchObject({
+      NoPermissionType: 'ImplicitDeny',
+    })
+  })
+
+  it('are denied operator-only actions', async () => {
+    await expect(authorize(assumed(admin), undefined, def('CreateAccount', { operatorOnly: true }), request())).rejects.toMatchObject({ code: 'NoPermission' })
+  })
+})
+
+describe('role policy cache', () => {
+  it('reuses a role\'s policies for at most 5 s, even when asked for longer', async () => {
+    let now = 1_000_000
+    const cached = createAuthorizer({ roles, policies, attachments, cacheMs: 60_000, clock: () => now })
+    const role = await makeRole('cached', [{ system: 'AliyunRAMReadOnlyAccess' }])
+    expect(await decide(cached, assumed(role), 'ram:ListRoles', roleArn('*'))).toBe('Allow')
+    await attachments.detach(account, 'cached', 'System', 'AliyunRAMReadOnlyAccess')
+    now += 4_999
+    expect(await decide(cached, assumed(role), 'ram:ListRoles', roleArn('*'))).toBe('Allow')
+    now += 2
+    expect(await decide(cached, assumed(role), 'ram:ListRoles', roleArn('*'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+    // clearCache forgets at once.
+    await attachments.attach(account, 'cached', 'System', 'AliyunRAMReadOnlyAccess', 0)
+    cached.clearCache()
+    expect(await decide(cached, assumed(role), 'ram:ListRoles', roleArn('*'))).toBe('Allow')
+  })
+
+  it('loads a role once for a burst of concurrent requests', async () => {
+    let reads = 0
+    const counting = createAuthorizer({
+      roles: { get: (a, n) => { reads++; return roles.get(a, n) } },
+      policies,
+      attachments,
+    })
+    const results = await Promise.all(Array.from({ length: 10 }, () => decide(counting, assumed(reader), 'ram:GetRole', roleArn('x'))))
+    expect(results.every((r) => r === 'Allow')).toBe(true)
+    expect(reads).toBe(1)
+  })
+})
+
+describe('through the HTTP app', () => {
+  let app: ReturnType<typeof buildApp>
+  let caller: Caller
+  beforeAll(async () => {
+    caller = assumed(reader)
+    // Temporary credentials cannot be minted yet: an authenticator that returns the assumed-role caller.
+    app = buildApp({
+      actions: managementActions(),
+      deps: { roles, policies, attachments } as unknown as Stores,
+      authenticate: async () => caller,
+      authorize: createAuthorizer({ roles, policies, attachments, cacheMs: 0 }),
+      logger: createLogger('silent'),
+    })
+    await app.ready()
+  })
+  afterAll(async () => { await app?.close() })
+
+  const call = async (action: string, params: Record<string, string> = {}, version = RAM) => {
+    const query = new URLSearchParams({ Action: action, Version: version, Format: 'JSON', ...params })
+    const res = await app.inject({ method: 'POST', url: `/?${query}` })
+    return { status: res.statusCode, body: res.json() as Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
+  }
+
+  it('runs an allowed action and answers NoPermission 403 with AccessDeniedDetail for a denied one, changing nothing', async () => {
+    const listed = await call('ListRoles')
+    expect(listed.status).toBe(200)
+    expect(listed.body.Roles.Role.map((r: { RoleName: string }) => r.RoleName)).toContain('Reader')
+    const denied = await call('CreateRole', {
+      RoleName: 'sneaky',
+      AssumeRolePolicyDocument: doc({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Federated: `acs:ram::${account}:oidc-provider/p` } }),
+    })
+    expect(denied.status).toBe(403)
+    expect(denied.body).toMatchObject({
+      Code: 'NoPermission',
+      AccessDeniedDetail: {
+        AuthAction: 'ram:CreateRole',
+        AuthPrincipalType: 'AssumedRoleUser',
+        AuthPrincipalOwnerId: account,
+        AuthPrincipalDisplayName: 'Reader:ci-run',
+        NoPermissionType: 'ImplicitDeny',
+        PolicyType: 'AccountLevelIdentityBasedPolicy',
+      },
+    })
+    expect(await roles.get(account, 'sneaky')).toBeUndefined()
+  })
+
+  it('authorizes IMS provider actions as ram:<Action> on the provider ARN', async () => {
+    const denied = await call('ListOIDCProviders', {}, '2019-08-15')
+    expect(denied.status).toBe(403)
+    expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:ListOIDCProviders', NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('checks role actions on the lower-cased role ARN', async () => {
+    expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
+  })
+})

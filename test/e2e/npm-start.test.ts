@@ -1,0 +1,184 @@
+// `npm start` (local/start.ts) as a user runs it: a child process with its own DATA_DIR and DynamoDB Local,
+// driven over HTTP, stopped with SIGTERM, started again; and its two alternative set-ups (credentials
+// from the environment, an existing DynamoDB endpoint) and its one-line failure without Java.
+
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
+import { freePort } from '../../local/dynamodb-local.ts'
+import { loadConfig } from '../../shared/config.ts'
+import { generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
+import { openStores } from '../../shared/store/stores.ts'
+import { callOverHttp } from './support/http-rpc.ts'
+import { Child, TSX, descendantsOf, isJava, processesMentioning, testEnv } from './support/processes.ts'
+
+const IMS = '2019-08-15'
+// DynamoDB Local answers in about 3 s on these machines; a loaded CI runner gets ten times that.
+const START_BOUND_MS = 60_000
+const STOP_BOUND_MS = 30_000
+const SLOW_TEST_MS = 180_000
+
+const scratch = mkdtempSync(join(tmpdir(), 'oidc-sts-start-'))
+const children = new Set<Child>()
+
+afterEach(async () => {
+  // A failed assertion must not leave a server (or its JVM) behind.
+  await Promise.all([...children].map((c) => c.stop()))
+  children.clear()
+})
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+const freshDataDir = (label: string) => mkdtempSync(join(scratch, `${label}-`))
+
+interface Started {
+  child: Child
+  endpoint: string
+}
+
+/** Starts `tsx local/start.ts` and waits (event-driven, bounded) for its "listening on" line. */
+async function startService(env: NodeJS.ProcessEnv): Promise<Started> {
+  const child = new Child(TSX, ['local/start.ts'], env)
+  children.add(child)
+  const [, endpoint] = await child.waitForStderr(/listening on (https?:\/\/\S+\/)\n/, START_BOUND_MS)
+  // The operator line follows the listening line: the last thing a start prints.
+  await child.waitForStderr(/operator account [^\n]*\n/, START_BOUND_MS)
+  return { child, endpoint: endpoint as string }
+}
+
+async function stopWithSigterm(child: Child) {
+  child.process.kill('SIGTERM')
+  const finished = await child.waitForExit(STOP_BOUND_MS)
+  children.delete(child)
+  return finished
+}
+
+const readCredentials = (dataDir: string) => JSON.parse(readFileSync(join(dataDir, 'root-credentials.json'), 'utf8')) as Record<string, string>
+const credsOf = (c: Record<string, string>) => ({ accessKeyId: c.AccessKeyId as string, secret: c.AccessKeySecret as string })
+
+describe('npm start with the embedded DynamoDB Local (run in order: the second test restarts on the first one\'s DATA_DIR)', () => {
+  const dataDir = freshDataDir('persist')
+  let firstCredentialsFile = ''
+  let provider: Record<string, unknown> | undefined
+
+  it('generates root credentials into DATA_DIR/root-credentials.json (mode 0600), serves signed calls on PORT, and on SIGTERM exits leaving no Java behind', async () => {
+    const port = await freePort()
+    const { child, endpoint } = await startService(testEnv({ DATA_DIR: dataDir, PORT: String(port) }))
+    expect(endpoint).toBe(`http://127.0.0.1:${port}/`)
+
+    const path = join(dataDir, 'root-credentials.json')
+    expect(statSync(path).mode & 0o777).toBe(0o600)
+    firstCredentialsFile = readFileSync(path, 'utf8')
+    const creds = readCredentials(dataDir)
+    expect(creds).toEqual({ AccountId: expect.stringMatching(/^\d{16}$/), AccessKeyId: expect.stringMatching(/^LTAI/), AccessKeySecret: expect.any(String) })
+    expect(child.stderr).toContain(path)
+    expect(child.stderr).not.toContain(creds.AccessKeySecret)
+
+    expect((await fetch(new URL('/health', endpoint))).status).toBe(200)
+    const created = await callOverHttp(endpoint, credsOf(creds), 'CreateOIDCProvider', IMS, {
+      OIDCProviderName: 'survives-restart',
+      IssuerUrl: 'https://idp.restart.example.com',
+      ClientIds: 'sts.aliyuncs.com',
+      Description: 'kept in DATA_DIR',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(200)
+    expect(created.body.OIDCProvider.Arn).toBe(`acs:ram::${creds.AccountId}:oidc-provider/survives-restart`)
+    provider = created.body.OIDCProvider
+
+    // Positive control for the check below: while it runs, its JVM is a descendant and names DATA_DIR.
+    expect(descendantsOf(child.process.pid!).filter(isJava)).toHaveLength(1)
+    expect(processesMentioning(dataDir).filter(isJava)).toHaveLength(1)
+
+    const finished = await stopWithSigterm(child)
+    expect(finished.code).toBe(0)
+    expect(finished.stderr).toContain('SIGTERM received')
+    expect(processesMentioning(dataDir)).toEqual([])
+  }, SLOW_TEST_MS)
+
+  it('started again on the same DATA_DIR, keeps the provider and the same root credentials', async () => {
+    expect(provider, 'the first start must have created the provider').toBeDefined()
+    const { child, endpoint } = await startService(testEnv({ DATA_DIR: dataDir, PORT: '0' }))
+    expect(readFileSync(join(dataDir, 'root-credentials.json'), 'utf8')).toBe(firstCredentialsFile)
+    const creds = readCredentials(dataDir)
+    expect(child.stderr).toContain(`operator account ${creds.AccountId}`)
+
+    const got = await callOverHttp(endpoint, credsOf(creds), 'GetOIDCProvider', IMS, { OIDCProviderName: 'survives-restart' })
+    expect(got.status, JSON.stringify(got.body)).toBe(200)
+    expect(got.body.OIDCProvider).toEqual(provider)
+
+    expect((await stopWithSigterm(child)).code).toBe(0)
+    expect(processesMentioning(dataDir)).toEqual([])
+  }, SLOW_TEST_MS)
+})
+
+describe('npm start configured by the environment', () => {
+  it('uses ROOT_ACCOUNT_ID / ROOT_ACCESS_KEY_ID / ROOT_ACCESS_KEY_SECRET and writes no credentials file', async () => {
+    const dataDir = freshDataDir('env-creds')
+    const key = generateAccessKey()
+    const accountId = generateAccountId()
+    const { child, endpoint } = await startService(testEnv({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      ROOT_ACCOUNT_ID: accountId,
+      ROOT_ACCESS_KEY_ID: key.accessKeyId,
+      ROOT_ACCESS_KEY_SECRET: key.secret,
+    }))
+    expect(child.stderr).toContain(`operator account ${accountId}, AccessKeyId ${key.accessKeyId}`)
+    expect(child.stderr).not.toContain(key.secret)
+
+    const created = await callOverHttp(endpoint, { accessKeyId: key.accessKeyId, secret: key.secret }, 'CreateOIDCProvider', IMS, {
+      OIDCProviderName: 'env-root',
+      IssuerUrl: 'https://idp.env.example.com',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(200)
+    expect(created.body.OIDCProvider.Arn).toBe(`acs:ram::${accountId}:oidc-provider/env-root`)
+    expect(existsSync(join(dataDir, 'root-credentials.json'))).toBe(false)
+
+    expect((await stopWithSigterm(child)).code).toBe(0)
+    expect(existsSync(join(dataDir, 'root-credentials.json'))).toBe(false)
+    expect(processesMentioning(dataDir)).toEqual([])
+  }, SLOW_TEST_MS)
+
+  it('with DYNAMODB_ENDPOINT set, creates TABLE_NAME on that engine and starts no Java', async () => {
+    const dataDir = freshDataDir('external-engine')
+    const endpointOfEngine = inject('dynamodbEndpoint')
+    const tableName = `npm-start-${randomBytes(4).toString('hex')}`
+    const { child, endpoint } = await startService(testEnv({ DATA_DIR: dataDir, PORT: '0', DYNAMODB_ENDPOINT: endpointOfEngine, TABLE_NAME: tableName }))
+
+    expect(descendantsOf(child.process.pid!).filter(isJava)).toEqual([])
+    expect(processesMentioning(dataDir)).toEqual([])
+    expect(existsSync(join(dataDir, 'dynamodb'))).toBe(false)
+    expect(child.stderr).not.toContain('DynamoDB Local on')
+
+    const creds = readCredentials(dataDir)
+    const listed = await callOverHttp(endpoint, credsOf(creds), 'ListOIDCProviders', IMS)
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+    // The operator key lives in that table on that engine.
+    const stores = openStores(loadConfig({ DYNAMODB_ENDPOINT: endpointOfEngine, TABLE_NAME: tableName }))
+    expect(await stores.accounts.getAccessKey(creds.AccessKeyId as string)).toMatchObject({ accountId: creds.AccountId, operator: true })
+
+    expect((await stopWithSigterm(child)).code).toBe(0)
+  }, SLOW_TEST_MS)
+
+  it('without java on PATH and without DYNAMODB_ENDPOINT, prints one line naming Java and exits non-zero', async () => {
+    const dataDir = freshDataDir('no-java')
+    // A PATH holding only node (tsx's `#!/usr/bin/env node` needs it), so `java` cannot be found.
+    const bin = join(scratch, 'node-only-bin')
+    mkdirSync(bin, { recursive: true })
+    if (!existsSync(join(bin, 'node'))) symlinkSync(process.execPath, join(bin, 'node'))
+    const child = new Child(TSX, ['local/start.ts'], testEnv({ DATA_DIR: dataDir, PORT: '0', PATH: bin }))
+    children.add(child)
+    const finished = await child.waitForExit(STOP_BOUND_MS)
+    expect(finished.code).not.toBe(0)
+    expect(finished.code).not.toBeNull()
+    expect(finished.stdout).toBe('')
+    const lines = finished.stderr.split('\n').filter((l) => l.trim() !== '')
+    expect(lines, finished.stderr).toHaveLength(1)
+    expect(lines[0]).toMatch(/Java/)
+    expect(lines[0]).toContain('DYNAMODB_ENDPOINT')
+    expect(existsSync(join(dataDir, 'root-credentials.json'))).toBe(false)
+  }, SLOW_TEST_MS)
+})
