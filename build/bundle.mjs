@@ -6,6 +6,7 @@ import { join } from 'node:path'
 
 export const FUNCTIONS = {
   management: 'functions/management.ts',
+  tokenExchange: 'functions/token-exchange.ts',
 }
 
 export async function bundleAll(root = process.cwd(), names = Object.keys(FUNCTIONS)) {

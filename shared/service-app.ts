@@ -29,21 +29,23 @@ export interface ServiceAppOptions {
   https?: { cert: Buffer; key: Buffer }
   clock?: () => Date
   /** Tests: a private JWKS cache (else the module-scope one) and fetch options such as a test CA. */
-  jwks?: JwksCache
+  jwks?: JwksCache | 'private'
   fetchOptions?: Pick<FetchOptions, 'ca' | 'resolver' | 'connectTimeoutMs' | 'totalTimeoutMs'>
 }
 
 export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
   const { config, stores } = opts
+  const nowMs = opts.clock ? () => opts.clock!().getTime() : undefined
   const jwksOptions = {
+    ...(nowMs ? { now: nowMs } : {}),
     maxAgeMs: config.jwksMaxAgeMs,
     cooldownMs: config.jwksCooldownMs,
     staleMs: config.jwksStaleMs,
     fetchOptions: { allowPrivate: config.allowPrivateIssuers, ...opts.fetchOptions },
   }
   return {
-    config: new ExchangeConfig(stores, config.configCacheMs),
-    jwks: opts.jwks ?? getJwksCache(jwksOptions),
+    config: new ExchangeConfig(stores, config.configCacheMs, nowMs),
+    jwks: opts.jwks === 'private' ? new JwksCache(jwksOptions) : (opts.jwks ?? getJwksCache(jwksOptions)),
     tokenKeys: opts.tokenKeys,
     audit: new AuditSink({ logger: opts.logger, store: new AuditStore(stores.table, config.auditRetentionDays) }),
     leewaySeconds: config.jwtLeewaySeconds,

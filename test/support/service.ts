@@ -6,14 +6,15 @@ import { loadConfig } from '../../shared/config.ts'
 import { createLogger } from '../../shared/log.ts'
 import { managementActions } from '../../shared/management-app.ts'
 import { bootstrapOperatorAccount, generateAccessKey, generateAccountId, type RootCredentials } from '../../shared/services/accounts.ts'
-import { buildServiceApp } from '../../shared/service-app.ts'
+import { buildServiceApp, type ServiceAppOptions } from '../../shared/service-app.ts'
+import { stsActions } from '../../shared/services/sts-actions.ts'
 import { openStores, type Stores } from '../../shared/store/stores.ts'
 import { createTestTable } from './store.ts'
 import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { signRpc, type Credentials } from './sign.ts'
 
 export interface TestService {
-  app: FastifyInstance
+  app: ReturnType<typeof buildServiceApp>
   stores: Stores
   root: RootCredentials
   rootCreds: Credentials
@@ -22,14 +23,25 @@ export interface TestService {
   close(): Promise<void>
 }
 
-export async function startTestService(opts: { clock?: () => Date; env?: Record<string, string> } = {}): Promise<TestService> {
+export async function startTestService(opts: { clock?: () => Date; env?: Record<string, string>; fetchOptions?: ServiceAppOptions['fetchOptions'] } = {}): Promise<TestService> {
   const { endpoint, tableName } = await createTestTable()
   const config = loadConfig({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint, LOG_LEVEL: 'silent', ...opts.env })
   const stores = openStores(config)
   const key = generateAccessKey()
   const root: RootCredentials = { AccountId: generateAccountId(), AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }
   await bootstrapOperatorAccount(stores.accounts, root, Date.now())
-  const app = buildServiceApp({ config, stores, logger: createLogger('silent'), tokenKeys: testTokenKeys(), actions: managementActions(), ...(opts.clock ? { clock: opts.clock } : {}) })
+  const app = buildServiceApp({
+    config,
+    stores,
+    logger: createLogger('silent'),
+    tokenKeys: testTokenKeys(),
+    // Every HTTP action on one app, as `npm start` serves them.
+    actions: [...managementActions(), ...stsActions],
+    // A JWKS cache of this service's own, trusting the test CA when given.
+    jwks: 'private',
+    ...(opts.fetchOptions ? { fetchOptions: opts.fetchOptions } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  })
   await app.ready()
   const rootCreds = { accessKeyId: root.AccessKeyId, secret: root.AccessKeySecret }
   return {

@@ -1,0 +1,305 @@
+// The IdP fetcher over real sockets: thumbprints on every connection, SSRF refusals before connecting, hostile servers bounded.
+import { createServer, type Server } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fetchHttpsJson, type FetchOptions, OidcFetchError } from '../../shared/oidc/https-fetch.ts'
+import { type HttpsIdp, startHttpsIdp } from '../support/https-idp.ts'
+import { createTestPki, issueLeaf, type TestPki } from '../support/test-ca.ts'
+
+let pki: TestPki
+let otherPki: TestPki
+let idp: HttpsIdp
+let base: FetchOptions
+
+async function failure(p: Promise<unknown>): Promise<OidcFetchError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  expect(e).toBeInstanceOf(OidcFetchError)
+  return e as OidcFetchError
+}
+
+async function closedPort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+beforeAll(async () => {
+  ;[pki, otherPki] = await Promise.all([createTestPki('Fetch'), createTestPki('Other')])
+  idp = await startHttpsIdp({ pki })
+  base = { fingerprints: [pki.intermediate.sha1], allowPrivate: true, ca: pki.root.certPem }
+})
+afterAll(async () => {
+  await idp?.close()
+})
+
+describe('fetchHttpsJson: thumbprints', () => {
+  it.each([
+    ['intermediate', () => pki.intermediate.sha1],
+    ['root (appended from the trust store)', () => pki.root.sha1],
+    ['leaf', () => pki.leaf.sha1],
+  ])('accepts the fingerprint of the %s', async (_name, fp) => {
+    const r = await fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: ['0'.repeat(40), fp().toUpperCase()] })
+    expect(r.status).toBe(200)
+    expect(r.json.issuer).toBe(idp.issuer)
+    expect(r.matchedFingerprint).toBe(fp())
+    expect(r.chain.map((c) => c.sha1)).toEqual([pki.leaf.sha1, pki.intermediate.sha1, pki.root.sha1])
+    expect(r.chain.map((c) => c.selfSigned)).toEqual([false, false, true])
+    expect(r.chain[1]!.subject).toContain('CN=Fetch Intermediate CA')
+    expect(Date.parse(r.chain[0]!.notAfter)).toBeGreaterThan(Date.now())
+    // The spec §6.2 recipe's answer: the last certificate the server sends (here the intermediate).
+    expect(r.lastSentSha1).toBe(pki.intermediate.sha1)
+    expect(r.lastSentExact).toBe(false)
+  })
+
+  it('rejects a chain without any registered fingerprint with the observed chain and the fingerprint to add', async () => {
+    const e = await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: [otherPki.intermediate.sha1] }))
+    expect(e.kind).toBe('fingerprint-mismatch')
+    expect(e.chain?.map((c) => c.sha1)).toEqual([pki.leaf.sha1, pki.intermediate.sha1, pki.root.sha1])
+    expect(e.lastSentSha1).toBe(pki.intermediate.sha1)
+    expect(e.message).toContain(pki.intermediate.sha1)
+  })
+
+  it('rejects when no fingerprint is registered at all', async () => {
+    expect((await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: [] }))).kind).toBe('fingerprint-mismatch')
+  })
+
+  it('rejects a chain that does not validate against the trust store, even when the fingerprint matches', async () => {
+    const e = await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, ca: otherPki.root.certPem, fingerprints: [pki.intermediate.sha1] }))
+    expect(e.kind).toBe('certificate-invalid')
+    expect(e.detail).toBe('UNABLE_TO_GET_ISSUER_CERT_LOCALLY')
+  })
+
+  it('lists the chain as sent for an untrusted chain when asked (health check)', async () => {
+    const e = await failure(
+      fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, ca: otherPki.root.certPem, exactSentChain: true }),
+    )
+    expect(e.kind).toBe('certificate-invalid')
+    expect(e.chain?.map((c) => c.sha1)).toEqual([pki.leaf.sha1, pki.intermediate.sha1])
+    expect(e.lastSentSha1).toBe(pki.intermediate.sha1)
+    expect(e.lastSentExact).toBe(true)
+  })
+
+  it('checks the thumbprint on every connection: no TLS session is resumed', async () => {
+    idp.resetCounts()
+    await fetchHttpsJson(idp.origin + idp.discoveryPath, base)
+    const e = await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: [otherPki.root.sha1] }))
+    expect(e.kind).toBe('fingerprint-mismatch')
+    await fetchHttpsJson(idp.origin + idp.discoveryPath, base)
+    expect(idp.connections).toBe(3)
+    expect(idp.resumedSessions).toBe(0)
+  })
+
+  it('refuses a certificate for another host name', async () => {
+    const wrongHost = await issueLeaf(pki.intermediate, { dnsNames: ['other.example'], ips: ['10.9.9.9'] })
+    const server = await startHttpsIdp({ pki: { ...pki, leaf: wrongHost } })
+    try {
+      const e = await failure(fetchHttpsJson(server.origin + server.discoveryPath, base))
+      expect(e.kind).toBe('certificate-invalid')
+      expect(e.detail).toBe('ERR_TLS_CERT_ALTNAME_INVALID')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('refuses an expired certificate', async () => {
+    const expired = await issueLeaf(pki.intermediate, { notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) })
+    const server = await startHttpsIdp({ pki: { ...pki, leaf: expired } })
+    try {
+      const e = await failure(fetchHttpsJson(server.origin + server.discoveryPath, base))
+      expect(e.kind).toBe('certificate-invalid')
+      expect(e.detail).toBe('CERT_HAS_EXPIRED')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it.each([
+    ['leaf', () => pki.leaf.sha1, () => pki.intermediate.sha1],
+    ['leaf+intermediate+root', () => pki.root.sha1, () => pki.intermediate.sha1],
+  ] as const)('reports the exact last certificate sent when the server sends %s', async (chain, exact, approx) => {
+    const server = await startHttpsIdp({ pki, chain })
+    try {
+      // A leaf-only server validates only if the trust store has the intermediate.
+      const opts = { ...base, ca: [pki.root.certPem, pki.intermediate.certPem] }
+      const plain = await fetchHttpsJson(server.origin + server.discoveryPath, opts)
+      expect(plain.lastSentSha1).toBe(approx())
+      const probed = await fetchHttpsJson(server.origin + server.discoveryPath, { ...opts, exactSentChain: true })
+      expect(probed.lastSentSha1).toBe(exact())
+      expect(probed.lastSentExact).toBe(true)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('follows a certificate switch to another CA on the next connection', async () => {
+    const server = await startHttpsIdp({ pki })
+    try {
+      const both = { ...base, ca: [pki.root.certPem, otherPki.root.certPem] }
+      expect((await fetchHttpsJson(server.origin + server.discoveryPath, both)).matchedFingerprint).toBe(pki.intermediate.sha1)
+      server.usePki(otherPki)
+      const e = await failure(fetchHttpsJson(server.origin + server.discoveryPath, both))
+      expect(e.kind).toBe('fingerprint-mismatch')
+      expect(e.lastSentSha1).toBe(otherPki.intermediate.sha1)
+      const r = await fetchHttpsJson(server.origin + server.discoveryPath, { ...both, fingerprints: [pki.intermediate.sha1, otherPki.intermediate.sha1] })
+      expect(r.matchedFingerprint).toBe(otherPki.intermediate.sha1)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('fetchHttpsJson: SSRF guard', () => {
+  const spellings = (port: number) => [
+    `https://127.0.0.1:${port}/.well-known/openid-configuration`,
+    `https://localhost:${port}/.well-known/openid-configuration`,
+    `https://2130706433:${port}/.well-known/openid-configuration`,
+    `https://0177.0.0.1:${port}/.well-known/openid-configuration`,
+    `https://0x7f.1:${port}/.well-known/openid-configuration`,
+    `https://[::1]:${port}/.well-known/openid-configuration`,
+    `https://[::ffff:127.0.0.1]:${port}/.well-known/openid-configuration`,
+    `https://[::ffff:7f00:1]:${port}/.well-known/openid-configuration`,
+    'https://169.254.169.254/latest/meta-data/',
+    'https://100.100.100.200/latest/meta-data/',
+    'https://10.0.0.1/',
+    'https://192.168.1.1/',
+    'https://172.16.0.1/',
+    'https://100.64.0.1/',
+    'https://[fe80::1]/',
+    'https://[fc00::1]/',
+  ]
+
+  it('refuses every loopback, private, link-local and metadata spelling before connecting', async () => {
+    idp.resetCounts()
+    for (const url of spellings(idp.port)) {
+      const started = performance.now()
+      const e = await failure(fetchHttpsJson(url, { ...base, allowPrivate: false }))
+      expect(e.kind, url).toBe('forbidden-address')
+      expect(e.message, url).toMatch(/^the host \S+ is not allowed: its address is /)
+      // Refused without waiting for any network: nothing was contacted.
+      expect(performance.now() - started, url).toBeLessThan(1_000)
+    }
+    expect(idp.connections).toBe(0)
+    expect(idp.requests(idp.discoveryPath)).toBe(0)
+  })
+
+  it('gives the same message whether or not a port is open', async () => {
+    const closed = await closedPort()
+    for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]']) {
+      const open = await failure(fetchHttpsJson(`https://${host}:${idp.port}/x`, { ...base, allowPrivate: false }))
+      const shut = await failure(fetchHttpsJson(`https://${host}:${closed}/x`, { ...base, allowPrivate: false }))
+      expect(open.kind).toBe('forbidden-address')
+      expect(shut.message).toBe(open.message)
+      expect(shut.kind).toBe(open.kind)
+    }
+  })
+
+  it('refuses a name that resolves to a private address (injected resolver), before connecting', async () => {
+    const resolver: FetchOptions['resolver'] = (_h, _o, cb) => cb(null, [{ address: '100.100.100.200', family: 4 }])
+    const e = await failure(fetchHttpsJson('https://idp.example/.well-known/openid-configuration', { ...base, allowPrivate: false, resolver }))
+    expect(e.kind).toBe('forbidden-address')
+    expect(e.message).toContain('Alibaba Cloud metadata')
+  })
+
+  it('connects to the local IdP when private issuers are allowed', async () => {
+    await expect(fetchHttpsJson(`https://localhost:${idp.port}${idp.discoveryPath}`, base)).resolves.toMatchObject({ status: 200 })
+  })
+})
+
+describe('fetchHttpsJson: hostile or broken servers', () => {
+  it('refuses plain http and malformed URLs', async () => {
+    expect((await failure(fetchHttpsJson(`http://127.0.0.1:${idp.port}/`, base))).kind).toBe('not-https')
+    expect((await failure(fetchHttpsJson('not a url', base))).kind).toBe('not-https')
+    expect((await failure(fetchHttpsJson(`https://user:pw@127.0.0.1:${idp.port}/`, base))).kind).toBe('not-https')
+  })
+
+  it('does not follow redirects', async () => {
+    idp.resetCounts()
+    idp.route('/moved', { status: 302, headers: { location: `${idp.origin}${idp.discoveryPath}` } })
+    const e = await failure(fetchHttpsJson(`${idp.origin}/moved`, base))
+    expect(e.kind).toBe('redirect')
+    expect(e.status).toBe(302)
+    expect(idp.requests(idp.discoveryPath)).toBe(0)
+  })
+
+  it('reports error statuses and connection resets', async () => {
+    idp.route('/err', { status: 500, body: { error: 'boom' } })
+    idp.route('/reset', { mode: 'reset' })
+    expect(await failure(fetchHttpsJson(`${idp.origin}/err`, base))).toMatchObject({ kind: 'bad-status', status: 500 })
+    expect((await failure(fetchHttpsJson(`${idp.origin}/reset`, base))).kind).toBe('unreachable')
+  })
+
+  it('reports a refused connection as unreachable without saying how', async () => {
+    const e = await failure(fetchHttpsJson(`https://127.0.0.1:${await closedPort()}/`, base))
+    expect(e.kind).toBe('unreachable')
+    expect(e.message).toBe('could not connect to 127.0.0.1')
+    expect(e.detail).toBe('ECONNREFUSED')
+  })
+
+  it('bounds the handshake with the connect timeout', async () => {
+    // Accepts TCP but never speaks TLS.
+    const silent: Server = createServer(() => {})
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    try {
+      const started = performance.now()
+      const e = await failure(fetchHttpsJson(`https://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { ...base, connectTimeoutMs: 150 }))
+      expect(e.kind).toBe('timeout')
+      expect(e.message).toMatch(/could not connect/)
+      expect(performance.now() - started).toBeLessThan(2_000)
+    } finally {
+      silent.close()
+    }
+  })
+
+  it('bounds a server that never answers, and a slow body, with the total timeout', async () => {
+    idp.route('/hang', { mode: 'hang' })
+    idp.route('/slow', { mode: 'slow-body', slowChunkMs: 20 })
+    for (const path of ['/hang', '/slow']) {
+      const started = performance.now()
+      const e = await failure(fetchHttpsJson(`${idp.origin}${path}`, { ...base, totalTimeoutMs: 300 }))
+      expect(e.kind, path).toBe('timeout')
+      expect(performance.now() - started, path).toBeLessThan(2_000)
+    }
+  })
+
+  it('caps the body size: declared too large, and endless', async () => {
+    idp.route('/big', { body: { keys: 'x'.repeat(4096) } })
+    idp.route('/endless', { mode: 'endless' })
+    expect((await failure(fetchHttpsJson(`${idp.origin}/big`, { ...base, maxBodyBytes: 1024 }))).kind).toBe('too-large')
+    const started = performance.now()
+    expect((await failure(fetchHttpsJson(`${idp.origin}/endless`, { ...base, maxBodyBytes: 64 * 1024 }))).kind).toBe('too-large')
+    expect(performance.now() - started).toBeLessThan(2_000)
+  })
+
+  it.each([
+    ['not JSON', 'not json'],
+    ['a top-level array', '[1,2]'],
+    ['a top-level string', '"x"'],
+    ['null', 'null'],
+    ['absurdly nested JSON', '['.repeat(300_000) + ']'.repeat(300_000)],
+  ])('rejects %s as bad-json', async (_what, body) => {
+    idp.route('/bad', { body })
+    expect((await failure(fetchHttpsJson(`${idp.origin}/bad`, { ...base, maxBodyBytes: 1024 * 1024 }))).kind).toBe('bad-json')
+  })
+
+  it('rejects invalid UTF-8 and unrequested compression', async () => {
+    idp.route('/latin1', { body: Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) })
+    idp.route('/gzip', { body: '{}', headers: { 'content-encoding': 'gzip' } })
+    expect((await failure(fetchHttpsJson(`${idp.origin}/latin1`, base))).kind).toBe('bad-json')
+    expect((await failure(fetchHttpsJson(`${idp.origin}/gzip`, base))).kind).toBe('bad-json')
+  })
+
+  it('drops __proto__ members instead of letting them reach a prototype', async () => {
+    idp.route('/proto', { body: '{"__proto__":{"polluted":true},"a":{"__proto__":{"x":1}},"b":1}' })
+    const r = await fetchHttpsJson(`${idp.origin}/proto`, base)
+    expect(Object.getPrototypeOf(r.json)).toBe(Object.prototype)
+    expect(Object.hasOwn(r.json, '__proto__')).toBe(false)
+    expect((r.json as { polluted?: unknown }).polluted).toBeUndefined()
+    expect(Object.assign({}, r.json.a) as { x?: unknown }).not.toHaveProperty('x')
+    expect(r.json.b).toBe(1)
+  })
+})

@@ -1,0 +1,369 @@
+// The module-scope JWKS cache: shared fetches, refetch budget, stale window, per-caller thumbprints, LRU, stored-copy seam.
+import type { JsonWebKey } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiError } from '../../shared/errors.ts'
+import { parseJwks } from '../../shared/oidc/discovery-jwks.ts'
+import { type DiscoveryFailureKind, type IssuerKeys, OidcDiscoveryError, toApiError } from '../../shared/oidc/discovery.ts'
+import type { ChainEntry } from '../../shared/oidc/https-fetch-chain.ts'
+import { OidcFetchError } from '../../shared/oidc/https-fetch-error.ts'
+import { toStoredJwksCopy } from '../../shared/oidc/jwks-cache-copy.ts'
+import { getJwksCache, JWKS_CACHE_DEFAULTS, JwksCache, resetJwksCacheForTests } from '../../shared/oidc/jwks-cache.ts'
+import { type HttpsIdp, makeSigningKey, startHttpsIdp } from '../support/https-idp.ts'
+import { createTestPki, type TestPki } from '../support/test-ca.ts'
+
+const ISSUER = 'https://idp.example'
+const LEAF = 'a'.repeat(40)
+const INTERMEDIATE = 'b'.repeat(40)
+const ROOT = 'c'.repeat(40)
+const OTHER = 'd'.repeat(40)
+const CHAIN: ChainEntry[] = [LEAF, INTERMEDIATE, ROOT].map((sha1, i) => ({ subject: `CN=${i}`, issuer: `CN=${i + 1}`, sha1, notAfter: '', selfSigned: i === 2 }))
+
+const k1 = makeSigningKey('k1')
+const k2 = makeSigningKey('k2')
+const e1 = makeSigningKey('e1', { type: 'ec' })
+
+function issuerKeys(jwks: JsonWebKey[], fetchedAt = 0, chain: ChainEntry[] = CHAIN, issuer = ISSUER): IssuerKeys {
+  const parsed = parseJwks({ keys: jwks })
+  return {
+    issuer,
+    jwksUri: `${issuer}/jwks`,
+    jwks: parsed.usable.map((k) => k.jwk),
+    keys: new Map([...parsed.byKid].map(([kid, k]) => [kid, k.key])),
+    usable: parsed.usable,
+    byKid: parsed.byKid,
+    skipped: parsed.skipped,
+    discoveryChain: chain,
+    jwksChain: chain,
+    matchedFingerprints: { discovery: INTERMEDIATE, jwks: INTERMEDIATE },
+    lastSentSha1: { discovery: INTERMEDIATE, jwks: INTERMEDIATE },
+    fetchedAt,
+  }
+}
+
+function failureOf(kind: DiscoveryFailureKind, chain?: ChainEntry[]): ApiError {
+  const fetchKind = kind === 'issuer-mismatch' || kind === 'invalid-discovery' || kind === 'invalid-jwks' ? undefined : kind
+  const fe = fetchKind && new OidcFetchError(fetchKind, `simulated ${kind}`, { url: `${ISSUER}/x`, host: 'idp.example', ...(chain ? { chain, lastSentSha1: chain[1]!.sha1 } : {}) })
+  return toApiError(ISSUER, new OidcDiscoveryError(kind, 'discovery', `${ISSUER}/x`, `simulated ${kind}`, fe))
+}
+
+/** A fake IdP behind fetchKeys: answers from `serve`, enforcing the fingerprint gate like the real fetcher. */
+function fakeIdp(initial: JsonWebKey[]) {
+  const state = {
+    jwks: initial,
+    chain: CHAIN,
+    fail: undefined as DiscoveryFailureKind | undefined,
+    calls: 0,
+    fingerprintsSeen: [] as string[][],
+  }
+  const fetchKeys = async (issuer: string, fps: readonly string[]) => {
+    state.calls++
+    state.fingerprintsSeen.push([...fps])
+    await Promise.resolve()
+    if (state.fail) throw failureOf(state.fail)
+    if (!state.chain.some((c) => fps.includes(c.sha1))) throw failureOf('fingerprint-mismatch', state.chain)
+    return issuerKeys(state.jwks, 0, state.chain, issuer)
+  }
+  return { state, fetchKeys }
+}
+
+function clock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t, advance: (ms: number) => (c.t += ms) }
+  return c
+}
+
+async function apiFailure(p: Promise<unknown>): Promise<ApiError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  expect(e).toBeInstanceOf(ApiError)
+  return e as ApiError
+}
+
+describe('JwksCache with a real IdP', () => {
+  let pki: TestPki
+  let otherPki: TestPki
+  let idp: HttpsIdp
+  beforeAll(async () => {
+    ;[pki, otherPki] = await Promise.all([createTestPki('Cache'), createTestPki('Cache Other')])
+    idp = await startHttpsIdp({ pki, keys: [k1.jwk, e1.jwk] })
+  })
+  afterAll(async () => {
+    await idp?.close()
+  })
+  const cacheFor = (now: () => number) => new JwksCache({ now, fetchOptions: { allowPrivate: true, ca: pki.root.certPem } })
+
+  it('serves 200 concurrent lookups on a cold cache with one discovery and one JWKS request', async () => {
+    idp.resetCounts()
+    const cache = cacheFor(clock().now)
+    const keys = await Promise.all(Array.from({ length: 200 }, (_, i) => cache.getKey(idp.issuer, [pki.intermediate.sha1], i % 2 ? 'k1' : 'e1', i % 2 ? 'RS256' : 'ES256')))
+    expect(keys.filter((k) => k.asymmetricKeyType === 'rsa')).toHaveLength(100)
+    expect(keys.filter((k) => k.asymmetricKeyType === 'ec')).toHaveLength(100)
+    expect(idp.requests(idp.discoveryPath)).toBe(1)
+    expect(idp.requests(idp.jwksPath)).toBe(1)
+    expect(cache.stats(idp.issuer).fetches).toBe(1)
+  })
+
+  it('refetches at most once per cooldown under a flood of unknown kids', async () => {
+    const c = clock()
+    const cache = cacheFor(c.now)
+    await cache.getKey(idp.issuer, [pki.intermediate.sha1], 'k1', 'RS256')
+    idp.resetCounts()
+    // Within the cooldown of the first fetch: no refetch at all.
+    const early = await Promise.all(Array.from({ length: 1000 }, (_, i) => apiFailure(cache.getKey(idp.issuer, [pki.intermediate.sha1], `nope-${i}`, 'RS256'))))
+    expect(early.every((e) => e.code === 'AuthenticationFail.OIDCToken.InvalidSignature')).toBe(true)
+    expect(idp.requests(idp.jwksPath)).toBe(0)
+    // After the cooldown: 1000 more (concurrent, then sequential) cost one refetch.
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => apiFailure(cache.getKey(idp.issuer, [pki.intermediate.sha1], `nope-${i}`, 'RS256'))))
+    for (let i = 0; i < 1000; i++) await apiFailure(cache.getKey(idp.issuer, [pki.intermediate.sha1], `later-${i}`, 'RS256'))
+    expect(idp.requests(idp.discoveryPath)).toBe(1)
+    expect(idp.requests(idp.jwksPath)).toBe(1)
+    expect(e1.kid).toBe('e1')
+  })
+
+  it('never lets a fetch done under one account\'s fingerprints vouch for another\'s', async () => {
+    idp.resetCounts()
+    const cache = cacheFor(clock().now)
+    await expect(cache.getKey(idp.issuer, [pki.intermediate.sha1], 'k1', 'RS256')).resolves.toBeDefined()
+    const e = await apiFailure(cache.getKey(idp.issuer, [otherPki.intermediate.sha1], 'k1', 'RS256'))
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(e.message).toContain(pki.intermediate.sha1)
+    // Account A still served from the cache; nothing refetched within the cooldown.
+    await expect(cache.getKey(idp.issuer, [pki.root.sha1], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(idp.requests(idp.jwksPath)).toBe(1)
+  })
+})
+
+describe('JwksCache rules (injected fetcher and clock)', () => {
+  it('shares one in-flight fetch and keeps serving from memory while fresh', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await Promise.all(Array.from({ length: 50 }, () => cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')))
+    c.advance(JWKS_CACHE_DEFAULTS.maxAgeMs - 1)
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    expect(idp.state.calls).toBe(1)
+  })
+
+  it('stops trusting a key the IdP removed once the entry is older than maxAge', async () => {
+    const idp = fakeIdp([k1.jwk, k2.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    idp.state.jwks = [k2.jwk]
+    c.advance(JWKS_CACHE_DEFAULTS.maxAgeMs - 1)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    c.advance(1)
+    const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(e.message).toContain('"k1"')
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')).resolves.toBeDefined()
+    expect(idp.state.calls).toBe(2)
+  })
+
+  it('serves known keys while the IdP is down, for staleMs after the last success, then fails closed', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    idp.state.fail = 'unreachable'
+    c.advance(JWKS_CACHE_DEFAULTS.maxAgeMs)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(idp.state.calls).toBe(2)
+    // Penalty box: during the cooldown after a failure, no new attempt; stale keys keep serving.
+    for (let i = 0; i < 100; i++) await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    expect(idp.state.calls).toBe(2)
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    expect(idp.state.calls).toBe(3)
+    // The stale window is counted from the last successful fetch.
+    c.t = 1_000_000 + JWKS_CACHE_DEFAULTS.staleMs
+    const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.IssuerConfigurationBroken')
+    expect(cache.stats(ISSUER).staleServed).toBeGreaterThan(100)
+    // And recovers by itself once the IdP is back (after the penalty).
+    idp.state.fail = undefined
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+  })
+
+  it.each(['fingerprint-mismatch', 'certificate-invalid', 'forbidden-address', 'issuer-mismatch'] as const)(
+    'never falls back to stale keys after a %s',
+    async (kind) => {
+      const idp = fakeIdp([k1.jwk])
+      const c = clock()
+      const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+      await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+      if (kind === 'fingerprint-mismatch') idp.state.chain = CHAIN.map((e) => ({ ...e, sha1: e.sha1.replace(/./g, 'e') }))
+      else idp.state.fail = kind
+      c.advance(JWKS_CACHE_DEFAULTS.maxAgeMs)
+      const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))
+      expect(e.code).toBe(
+        kind === 'fingerprint-mismatch'
+          ? 'AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch'
+          : kind === 'certificate-invalid'
+            ? 'AuthenticationFail.OIDCToken.HttpsUrlInvalid'
+            : 'AuthenticationFail.OIDCToken.IssuerConfigurationBroken',
+      )
+      expect(cache.stats(ISSUER).staleServed).toBe(0)
+    },
+  )
+
+  it('remembers a failure of a cold entry for the cooldown (one IdP timeout per cooldown, not per request)', async () => {
+    const idp = fakeIdp([k1.jwk])
+    idp.state.fail = 'timeout'
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    for (let i = 0; i < 20; i++) {
+      expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.IssuerConfigurationBroken')
+    }
+    expect(idp.state.calls).toBe(1)
+    idp.state.fail = undefined
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(idp.state.calls).toBe(2)
+  })
+
+  it('checks each caller\'s fingerprints against both chains the keys arrived over', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await cache.getKey(ISSUER, [ROOT], 'k1', 'RS256') // account A registered the root
+    await cache.getKey(ISSUER, [LEAF, OTHER], 'k1', 'RS256') // account C the leaf
+    const e = await apiFailure(cache.getKey(ISSUER, [OTHER], 'k1', 'RS256')) // account B: nothing in the chain
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(idp.state.calls).toBe(1)
+    // After the cooldown B may look again (the chain might have changed), once.
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    expect((await apiFailure(cache.getKey(ISSUER, [OTHER], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect((await apiFailure(cache.getKey(ISSUER, [OTHER], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(idp.state.calls).toBe(2)
+    // B's mismatch did not poison the entry for A.
+    await expect(cache.getKey(ISSUER, [ROOT], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(idp.state.calls).toBe(2)
+  })
+
+  it('requires the caller\'s fingerprint in the discovery chain AND the JWKS chain', async () => {
+    const discoveryChain = CHAIN
+    const jwksChain = CHAIN.map((e) => ({ ...e, sha1: e.sha1.replace(/./g, '9') }))
+    const fetchKeys = async () => ({ ...issuerKeys([k1.jwk]), discoveryChain, jwksChain })
+    const cache = new JwksCache({ fetchKeys, now: clock().now })
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE, '9'.repeat(40)], 'k1', 'RS256')).resolves.toBeDefined()
+  })
+
+  it('lets a caller whose fingerprint is in the chain fetch even though another caller\'s fetch just failed on fingerprints', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: clock().now })
+    const [b, a] = await Promise.allSettled([cache.getKey(ISSUER, [OTHER], 'k1', 'RS256'), cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')])
+    expect(b.status === 'rejected' && (b.reason as ApiError).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(a.status).toBe('fulfilled')
+    expect(idp.state.fingerprintsSeen).toEqual([[OTHER], [INTERMEDIATE]])
+    // A third account with a wrong fingerprint is refused from what is known, no new fetch.
+    expect((await apiFailure(cache.getKey(ISSUER, ['f'.repeat(40)], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(idp.state.calls).toBe(2)
+  })
+
+  it('does not let an older in-flight fetch overwrite a newer stored copy (ordering counter)', async () => {
+    let release!: (k: IssuerKeys) => void
+    const fetchKeys = () => new Promise<IssuerKeys>((r) => (release = r))
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys, now: c.now })
+    const pending = cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    await Promise.resolve()
+    expect(cache.seed(ISSUER, toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t)))).toBe(true)
+    release(issuerKeys([k1.jwk]))
+    await expect(pending).resolves.toBeDefined()
+    // k2 exists only in the seeded copy: served without any fetch although the older fetch finished last.
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')).resolves.toBeDefined()
+  })
+
+  it('evicts the least recently used issuer beyond maxIssuers', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: clock().now, maxIssuers: 3 })
+    for (const i of [1, 2, 3]) await cache.getKey(`https://idp${i}.example`, [INTERMEDIATE], 'k1', 'RS256')
+    await cache.getKey('https://idp1.example', [INTERMEDIATE], 'k1', 'RS256') // touch 1: 2 is now the oldest
+    await cache.getKey('https://idp4.example', [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.issuers()).toEqual(['https://idp3.example', 'https://idp1.example', 'https://idp4.example'])
+    expect(idp.state.calls).toBe(4)
+    await cache.getKey('https://idp2.example', [INTERMEDIATE], 'k1', 'RS256')
+    expect(idp.state.calls).toBe(5)
+    expect(cache.issuers()).toHaveLength(3)
+  })
+
+  it('selects the single fitting key for a token without kid, and refuses a key that does not fit the alg without refetching', async () => {
+    const idp = fakeIdp([k1.jwk, e1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    expect((await cache.getKey(ISSUER, [INTERMEDIATE], undefined, 'ES256')).asymmetricKeyType).toBe('ec')
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'e1', 'RS256'))
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(e.message).toMatch(/RS256 needs an EC key|needs an RSA|is for ES256/)
+    expect(idp.state.calls).toBe(1)
+  })
+
+  it('does not echo unprintable or long kids', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: clock().now })
+    const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], '\u0000../../etc/passwd', 'RS256'))
+    expect(e.message).not.toContain('passwd')
+    const long = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'x'.repeat(5000), 'RS256'))
+    expect(long.message.length).toBeLessThan(400)
+  })
+})
+
+describe('JwksCache stored-copy seam (issue 5)', () => {
+  it('reads the stored copy on a cold entry before the network', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    let loads = 0
+    const cache = new JwksCache({
+      fetchKeys: idp.fetchKeys,
+      now: c.now,
+      loadStoredCopy: async (issuer) => {
+        loads++
+        return toStoredJwksCopy(issuerKeys([k1.jwk], c.t - 1000, CHAIN, issuer))
+      },
+    })
+    await Promise.all(Array.from({ length: 20 }, () => cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')))
+    expect(loads).toBe(1)
+    expect(idp.state.calls).toBe(0)
+  })
+
+  it('on an unknown kid, picks up a newer stored copy at once, without waiting for the refetch cooldown', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    let stored = toStoredJwksCopy(issuerKeys([k1.jwk], c.t))
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    c.advance(2_000) // past storedCopyCooldownMs, well within the network cooldown
+    stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t))
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')).resolves.toBeDefined()
+    expect(idp.state.calls).toBe(0)
+    expect(cache.stats(ISSUER).storedCopiesApplied).toBe(2)
+  })
+
+  it('re-validates a stored copy: weak keys are skipped, a copy for another issuer or without chains is refused', async () => {
+    const weak = makeSigningKey('weak', { type: 'rsa', modulusLength: 1024 })
+    const cache = new JwksCache({ fetchKeys: fakeIdp([]).fetchKeys, now: clock().now })
+    const copy = toStoredJwksCopy(issuerKeys([k1.jwk]))
+    expect(cache.seed(ISSUER, { ...copy, jwks: { keys: [weak.jwk as never] } })).toBe(true)
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'weak', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(cache.seed('https://other.example', copy)).toBe(false)
+    expect(cache.seed(ISSUER, { ...copy, fetchedAt: 5, jwksChain: [] })).toBe(false)
+  })
+})
+
+describe('getJwksCache', () => {
+  it('returns one module-scope instance until reset', () => {
+    resetJwksCacheForTests()
+    const a = getJwksCache({ maxAgeMs: 1000 })
+    expect(getJwksCache()).toBe(a)
+    expect(a.maxAgeMs).toBe(1000)
+    resetJwksCacheForTests()
+    expect(getJwksCache()).not.toBe(a)
+    resetJwksCacheForTests()
+  })
+})

@@ -1,0 +1,212 @@
+// AssumeRoleWithOIDC through the whole chain: a local HTTPS IdP (test CA), a registered provider with
+// the CA's thumbprint, a role, an exchange, and the credentials signing further calls.
+import { sign as cryptoSign } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { percentEncode } from '../../shared/signing/percent-encode.ts'
+import { startHttpsIdp, makeSigningKey, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
+import { IMS, startTestService, type TestService } from '../support/service.ts'
+import { createTestPki, type TestPki } from '../support/test-ca.ts'
+
+const RAM = '2015-05-01'
+const STS = '2015-04-01'
+let now = new Date('2026-11-28T10:00:00Z')
+const clock = () => now
+let svc: TestService
+let idp: HttpsIdp
+let pki: TestPki
+let key: TestSigningKey
+let account: string
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+function idToken(claims: Record<string, unknown>, k: TestSigningKey = key, alg = 'RS256'): string {
+  const header = b64({ alg, kid: k.kid, typ: 'JWT' })
+  const iat = Math.floor(now.getTime() / 1000)
+  const payload = b64({ iss: idp.issuer, sub: 'repo:octo-org/app:ref:refs/heads/main', aud: 'sts.aliyuncs.com', iat, exp: iat + 600, jti: `j-${Math.random()}`, ...claims })
+  const input = `${header}.${payload}`
+  const sig = cryptoSign(alg === 'ES256' ? 'sha256' : 'sha256', Buffer.from(input), alg === 'ES256' ? { key: k.privateKey, dsaEncoding: 'ieee-p1363' } : k.privateKey)
+  return `${input}.${sig.toString('base64url')}`
+}
+
+async function exchange(params: Record<string, string>) {
+  const form = Object.entries({
+    OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`,
+    RoleArn: `acs:ram::${account}:role/deployer`,
+    RoleSessionName: 'build-42',
+    ...params,
+  }).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
+  const res = await svc.app.inject({
+    method: 'POST',
+    url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON&Timestamp=${encodeURIComponent(now.toISOString())}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: form,
+    remoteAddress: '203.0.113.9',
+  })
+  return { status: res.statusCode, body: res.json() }
+}
+
+const trust = (sub: string) => JSON.stringify({
+  Version: '1',
+  Statement: [{
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Principal: { Federated: `acs:ram::${account}:oidc-provider/ci` },
+    Condition: { StringEquals: { 'oidc:aud': 'sts.aliyuncs.com' }, StringLike: { 'oidc:sub': sub } },
+  }],
+})
+
+beforeAll(async () => {
+  pki = await createTestPki('exchange')
+  key = makeSigningKey('k1')
+  idp = await startHttpsIdp({ pki, chain: 'leaf+intermediate', keys: [key.jwk] })
+  svc = await startTestService({ clock, env: { ALLOW_PRIVATE_ISSUERS: 'true', CONFIG_CACHE_SECONDS: '5' }, fetchOptions: { ca: pki.root.certPem } })
+  account = svc.root.AccountId
+  const created = await svc.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'ci', IssuerUrl: idp.issuer, Fingerprints: pki.intermediate.sha1, ClientIds: 'sts.aliyuncs.com' })
+  expect(created.status).toBe(200)
+  expect((await svc.call('CreateRole', RAM, { RoleName: 'Deployer', AssumeRolePolicyDocument: trust('repo:octo-org/*'), MaxSessionDuration: 7200 })).status).toBe(200)
+  expect((await svc.call('AttachPolicyToRole', RAM, { PolicyType: 'System', PolicyName: 'AliyunRAMReadOnlyAccess', RoleName: 'Deployer' })).status).toBe(200)
+})
+afterAll(async () => {
+  await svc?.close()
+  await idp?.close()
+})
+
+describe('AssumeRoleWithOIDC', () => {
+  it('exchanges a valid token for credentials in the §1.3 shape', async () => {
+    const token = idToken({})
+    const { status, body } = await exchange({ OIDCToken: token, DurationSeconds: '1800' })
+    expect(status).toBe(200)
+    expect(body.Credentials.AccessKeyId).toMatch(/^STS\.[1-9A-HJ-NP-Za-km-z]{24}$/)
+    expect(body.Credentials.Expiration).toBe('2026-11-28T10:30:00Z')
+    expect(body.AssumedRoleUser.Arn).toBe(`acs:ram::${account}:role/deployer/build-42`)
+    expect(body.AssumedRoleUser.AssumedRoleId).toMatch(/^\d+:build-42$/)
+    expect(body.OIDCTokenInfo).toEqual({
+      Issuer: idp.issuer,
+      Subject: 'repo:octo-org/app:ref:refs/heads/main',
+      ClientIds: 'sts.aliyuncs.com',
+      IssuanceTime: '2026-11-28T10:00:00Z',
+      ExpirationTime: '2026-11-28T10:10:00Z',
+      VerificationInfo: 'Success',
+    })
+    expect(JSON.stringify(body)).not.toContain(token)
+  })
+
+  it('issues credentials that sign GetCallerIdentity and the calls the role policy allows, and no others', async () => {
+    const { body } = await exchange({ OIDCToken: idToken({}) })
+    const creds = { accessKeyId: body.Credentials.AccessKeyId, secret: body.Credentials.AccessKeySecret, securityToken: body.Credentials.SecurityToken }
+    const who = await svc.call('GetCallerIdentity', STS, {}, creds)
+    expect(who.status).toBe(200)
+    expect(who.body).toMatchObject({
+      IdentityType: 'AssumedRoleUser',
+      AccountId: account,
+      Arn: `acs:ram::${account}:assumed-role/Deployer/build-42`,
+    })
+    expect(who.body.PrincipalId).toBe(body.AssumedRoleUser.AssumedRoleId)
+    expect((await svc.call('ListOIDCProviders', IMS, {}, creds)).status).toBe(200)
+    const denied = await svc.call('DeleteOIDCProvider', IMS, { OIDCProviderName: 'ci' }, creds)
+    expect(denied.status).toBe(403)
+    expect(denied.body.Code).toBe('NoPermission')
+    expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:DeleteOIDCProvider', AuthPrincipalType: 'AssumedRoleUser', NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('narrows the credentials to the session policy', async () => {
+    const policy = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetOIDCProvider', Resource: '*' }] })
+    const { status, body } = await exchange({ OIDCToken: idToken({}), Policy: policy })
+    expect(status).toBe(200)
+    const creds = { accessKeyId: body.Credentials.AccessKeyId, secret: body.Credentials.AccessKeySecret, securityToken: body.Credentials.SecurityToken }
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' }, creds)).status).toBe(200)
+    const listed = await svc.call('ListOIDCProviders', IMS, {}, creds)
+    expect(listed.status).toBe(403)
+  })
+
+  it('rejects a SecurityToken presented with another AccessKeyId, and a tampered one', async () => {
+    const a = (await exchange({ OIDCToken: idToken({}) })).body.Credentials
+    const b = (await exchange({ OIDCToken: idToken({}) })).body.Credentials
+    const mixed = await svc.call('GetCallerIdentity', STS, {}, { accessKeyId: a.AccessKeyId, secret: a.AccessKeySecret, securityToken: b.SecurityToken })
+    expect(mixed.body.Code).toBe('InvalidSecurityToken.MismatchWithAccessKey')
+    const t = a.SecurityToken as string
+    const tampered = `${t.slice(0, 40)}${t[40] === 'A' ? 'B' : 'A'}${t.slice(41)}`
+    const bad = await svc.call('GetCallerIdentity', STS, {}, { accessKeyId: a.AccessKeyId, secret: a.AccessKeySecret, securityToken: tampered })
+    expect(bad.body.Code).toMatch(/^InvalidSecurityToken\./)
+  })
+
+  it.each([
+    ['an expired token', () => idToken({ exp: Math.floor(now.getTime() / 1000) - 120 }), 'AuthenticationFail.OIDCToken.Expired'],
+    ['a token for another audience', () => idToken({ aud: 'someone-else' }), 'AuthenticationFail.OIDCToken.AudienceNotMatch'],
+    ['a token from another issuer', () => idToken({ iss: 'https://evil.example.com' }), 'AuthenticationFail.OIDCToken.IssuerNotMatch'],
+    ['a token whose sub the trust policy does not allow', () => idToken({ sub: 'repo:other-org/app:ref:refs/heads/main' }), 'AuthenticationFail.NoPermission'],
+    ['a token signed by an unknown key', () => idToken({}, makeSigningKey('k1')), 'AuthenticationFail.OIDCToken.InvalidSignature'],
+    ['an HS256 token', () => `${b64({ alg: 'HS256' })}.${b64({ iss: idp.issuer })}.c2ln`, 'AuthenticationFail.OIDCToken.Invalid'],
+  ])('rejects %s with its code and no credentials', async (_name, make, code) => {
+    const { status, body } = await exchange({ OIDCToken: make() })
+    expect(status).toBe(401)
+    expect(body.Code).toBe(code)
+    expect(body.Credentials).toBeUndefined()
+  })
+
+  it.each([
+    [{ DurationSeconds: '899' }, 'InvalidParameter.DurationSeconds'],
+    [{ DurationSeconds: '7201' }, 'InvalidParameter.DurationSeconds'],
+    [{ RoleSessionName: 'x' }, 'InvalidParameter.RoleSessionName'],
+    [{ Policy: '{"Version":"1","Statement":[{"Effect":"Maybe"}]}' }, 'InvalidParameter.PolicyGrammar'],
+    [{ RoleArn: `acs:ram::${'1'.repeat(16)}:role/deployer` }, 'AuthenticationFail.NoPermission'],
+    [{ RoleArn: 'not-an-arn' }, 'InvalidParameter.RoleArn.Format'],
+  ])('rejects bad parameters %j with %s', async (params, code) => {
+    const { status, body } = await exchange({ OIDCToken: idToken({}), ...params })
+    expect(status).toBeGreaterThanOrEqual(400)
+    expect(status).toBeLessThan(500)
+    expect(body.Code).toBe(code)
+  })
+
+  it('rejects a missing role with EntityNotExist.Role', async () => {
+    const { status, body } = await exchange({ OIDCToken: idToken({}), RoleArn: `acs:ram::${account}:role/nobody` })
+    expect(status).toBe(404)
+    expect(body.Code).toBe('EntityNotExist.Role')
+  })
+})
+
+describe('caches between exchanges', () => {
+  it('serves 200 concurrent exchanges on a cold JWKS cache with one discovery and one JWKS fetch', async () => {
+    const fresh = await startTestService({ clock, env: { ALLOW_PRIVATE_ISSUERS: 'true' }, fetchOptions: { ca: pki.root.certPem } })
+    try {
+      const acct = fresh.root.AccountId
+      await fresh.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'ci', IssuerUrl: idp.issuer, Fingerprints: pki.root.sha1, ClientIds: 'sts.aliyuncs.com' })
+      await fresh.call('CreateRole', RAM, { RoleName: 'deployer', AssumeRolePolicyDocument: trust('*').replaceAll(account, acct) })
+      idp.resetCounts()
+      const form = (t: string) => `OIDCProviderArn=${percentEncode(`acs:ram::${acct}:oidc-provider/ci`)}&RoleArn=${percentEncode(`acs:ram::${acct}:role/deployer`)}&RoleSessionName=s1&OIDCToken=${t}`
+      const results = await Promise.all(Array.from({ length: 200 }, () => fresh.app.inject({
+        method: 'POST', url: `/?Version=${STS}&Action=AssumeRoleWithOIDC`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form(idToken({})),
+      })))
+      expect(results.map((r) => r.statusCode)).toEqual(Array(200).fill(200))
+      expect(idp.requests(idp.discoveryPath)).toBe(1)
+      expect(idp.requests(idp.jwksPath)).toBe(1)
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('stops exchanges within the configuration cache bound after a client ID is removed', async () => {
+    expect((await exchange({ OIDCToken: idToken({}) })).status).toBe(200)
+    await svc.call('AddClientIdToOIDCProvider', IMS, { OIDCProviderName: 'ci', ClientId: 'other' })
+    expect((await svc.call('RemoveClientIdFromOIDCProvider', IMS, { OIDCProviderName: 'ci', ClientId: 'sts.aliyuncs.com' })).status).toBe(200)
+    now = new Date(now.getTime() + 5000) // the bound: CONFIG_CACHE_SECONDS=5
+    const after = await exchange({ OIDCToken: idToken({}) })
+    expect(after.body.Code).toBe('AuthenticationFail.OIDCToken.AudienceNotMatch')
+    await svc.call('AddClientIdToOIDCProvider', IMS, { OIDCProviderName: 'ci', ClientId: 'sts.aliyuncs.com' })
+    now = new Date(now.getTime() + 5000)
+    expect((await exchange({ OIDCToken: idToken({}) })).status).toBe(200)
+  })
+
+  it('records every exchange, success and failure, without the token', async () => {
+    const token = idToken({ jti: 'audit-me' })
+    await exchange({ OIDCToken: token })
+    await exchange({ OIDCToken: idToken({ aud: 'nope' }) })
+    await svc.app.sts.audit.flush()
+    const { AuditStore } = await import('../../shared/store/audit-store.ts')
+    const rows = (await new AuditStore(svc.stores.table).list(account, now.toISOString().slice(0, 10), 100)).items
+    const ok = rows.find((r) => r.jti === 'audit-me')
+    expect(ok).toMatchObject({ outcome: 'Success', roleArn: `acs:ram::${account}:role/deployer`, sessionName: 'build-42', sourceIp: '203.0.113.9', sub: 'repo:octo-org/app:ref:refs/heads/main' })
+    expect(rows.some((r) => r.outcome === 'Failure' && r.errorCode === 'AuthenticationFail.OIDCToken.AudienceNotMatch')).toBe(true)
+    expect(JSON.stringify(rows)).not.toContain(token)
+  })
+})
+
