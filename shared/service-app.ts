@@ -15,7 +15,6 @@ import type { FetchOptions } from './oidc/https-fetch.ts'
 import { getJwksCache, JwksCache } from './oidc/jwks-cache.ts'
 import { ExchangeConfig } from './services/exchange-config.ts'
 import type { StsDeps, StsRuntime } from './services/sts-actions.ts'
-import { AuditStore } from './store/audit-store.ts'
 import type { Stores } from './store/stores.ts'
 
 export type ServiceDeps = Stores & StsDeps
@@ -47,7 +46,7 @@ export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
     config: new ExchangeConfig(stores, config.configCacheMs, nowMs),
     jwks: opts.jwks === 'private' ? new JwksCache(jwksOptions) : (opts.jwks ?? getJwksCache(jwksOptions)),
     tokenKeys: opts.tokenKeys,
-    audit: new AuditSink({ logger: opts.logger, store: new AuditStore(stores.table, config.auditRetentionDays) }),
+    audit: new AuditSink({ logger: opts.logger, store: stores.audit }),
     leewaySeconds: config.jwtLeewaySeconds,
   }
 }

@@ -18,8 +18,8 @@ let key: TestSigningKey
 let account: string
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-function idToken(claims: Record<string, unknown>, k: TestSigningKey = key, alg = 'RS256'): string {
-  const header = b64({ alg, kid: k.kid, typ: 'JWT' })
+function idToken(claims: Record<string, unknown>, k: TestSigningKey = key, alg = 'RS256', typ = 'JWT'): string {
+  const header = b64({ alg, kid: k.kid, typ })
   const iat = Math.floor(now.getTime() / 1000)
   const payload = b64({ iss: idp.issuer, sub: 'repo:octo-org/app:ref:refs/heads/main', aud: 'sts.aliyuncs.com', iat, exp: iat + 600, jti: `j-${Math.random()}`, ...claims })
   const input = `${header}.${payload}`
@@ -164,6 +164,43 @@ describe('AssumeRoleWithOIDC', () => {
   })
 })
 
+describe('token size on the wire', () => {
+  // The sts SDK sends everything in the query string: the HTTP server's URL limit must admit the
+  // largest token Alibaba accepts (20 000 characters), and nothing above the bound.
+  function tokenOfLength(length: number): string {
+    // base64url cannot produce every length from one part, so vary the payload and the header's typ.
+    const base = idToken({ pad: '' }).length
+    const estimate = Math.floor(((length - base) * 3) / 4)
+    for (let typ = 0; typ < 4; typ++) {
+      for (let pad = estimate - 8; pad <= estimate + 8; pad++) {
+        const t = idToken({ pad: 'x'.repeat(Math.max(0, pad)) }, key, 'RS256', 'JWT'.padEnd(3 + typ, 'X'))
+        if (t.length === length) return t
+      }
+    }
+    throw new Error(`no token of length ${length}`)
+  }
+
+  it('accepts a 20000-character token in the query string over real HTTP and refuses 20001', async () => {
+    await svc.app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = svc.app.server.address() as { port: number }
+    const call = async (token: string) => {
+      const query = Object.entries({
+        Action: 'AssumeRoleWithOIDC', Version: STS, Format: 'json',
+        OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`, RoleArn: `acs:ram::${account}:role/deployer`,
+        RoleSessionName: 'long', OIDCToken: token,
+      }).map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')
+      const res = await fetch(`http://127.0.0.1:${port}/?${query}`, { method: 'POST' })
+      return { status: res.status, body: await res.json() as Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
+    }
+    const ok = await call(tokenOfLength(20000))
+    expect(ok.status).toBe(200)
+    expect(ok.body.Credentials.AccessKeyId).toMatch(/^STS\./)
+    const tooLong = await call(tokenOfLength(20001))
+    expect(tooLong.status).toBe(401)
+    expect(tooLong.body.Code).toBe('AuthenticationFail.OIDCToken.Invalid')
+  })
+})
+
 describe('caches between exchanges', () => {
   it('serves 200 concurrent exchanges on a cold JWKS cache with one discovery and one JWKS fetch', async () => {
     const fresh = await startTestService({ clock, env: { ALLOW_PRIVATE_ISSUERS: 'true' }, fetchOptions: { ca: pki.root.certPem } })
@@ -201,11 +238,12 @@ describe('caches between exchanges', () => {
     await exchange({ OIDCToken: token })
     await exchange({ OIDCToken: idToken({ aud: 'nope' }) })
     await svc.app.sts.audit.flush()
-    const { AuditStore } = await import('../../shared/store/audit-store.ts')
-    const rows = (await new AuditStore(svc.stores.table).list(account, now.toISOString().slice(0, 10), 100)).items
-    const ok = rows.find((r) => r.jti === 'audit-me')
-    expect(ok).toMatchObject({ outcome: 'Success', roleArn: `acs:ram::${account}:role/deployer`, sessionName: 'build-42', sourceIp: '203.0.113.9', sub: 'repo:octo-org/app:ref:refs/heads/main' })
-    expect(rows.some((r) => r.outcome === 'Failure' && r.errorCode === 'AuthenticationFail.OIDCToken.AudienceNotMatch')).toBe(true)
+    const listed = await svc.call('ListAuditEvents', '2026-11-01', { MaxItems: 100 })
+    expect(listed.status).toBe(200)
+    const rows = listed.body.AuditEvents.AuditEvent as Array<Record<string, string>>
+    const ok = rows.find((r) => r.TokenId === 'audit-me')
+    expect(ok).toMatchObject({ Outcome: 'Success', RoleArn: `acs:ram::${account}:role/deployer`, RoleSessionName: 'build-42', SourceIp: '203.0.113.9', Subject: 'repo:octo-org/app:ref:refs/heads/main' })
+    expect(rows.some((r) => r.Outcome === 'Failure' && r.ErrorCode === 'AuthenticationFail.OIDCToken.AudienceNotMatch')).toBe(true)
     expect(JSON.stringify(rows)).not.toContain(token)
   })
 })

@@ -1,0 +1,53 @@
+// ListAuditEvents (oidc-sts extension, Version 2026-11-01): an account's token exchanges of one UTC
+// day, newest first, with paging. Records never contain tokens or secrets.
+
+import { actionsWith, callerAccount, type ActionDefinition } from '../http/action.ts'
+import type { AuditStore } from '../store/audit-store.ts'
+import { formatUtc } from '../time.ts'
+import { decodeMarker, encodeMarker, optionalInteger, optionalString } from '../validation/params.ts'
+import { ApiError } from '../errors.ts'
+import { OIDC_STS_VERSION } from './accounts.ts'
+
+const define = actionsWith<{ audit: AuditStore }>()
+
+const listAuditEvents = define({
+  product: 'OidcSts',
+  version: OIDC_STS_VERSION,
+  name: 'ListAuditEvents',
+  parse: (params) => {
+    const date = optionalString(params, 'Date', { min: 10, max: 10, pattern: /^\d{4}-\d{2}-\d{2}$/, patternHint: 'a UTC day as YYYY-MM-DD' })
+    if (date !== undefined && Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+      throw new ApiError('InvalidParameter.Date.Format', 'The parameter "Date" is not a valid day (YYYY-MM-DD).')
+    }
+    const marker = decodeMarker(params)
+    if (marker !== undefined && typeof marker.a !== 'string') {
+      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
+    }
+    return { date, maxItems: optionalInteger(params, 'MaxItems', 1, 100) ?? 50, after: marker?.a }
+  },
+  permission: (_input, caller) => ({ action: 'oidcsts:ListAuditEvents', resource: `acs:oidcsts::${caller.accountId}:audit/*` }),
+  async run(input, { caller, deps, request }) {
+    const day = input.date ?? request.now.toISOString().slice(0, 10)
+    const page = await deps.audit.list(callerAccount(caller), day, input.maxItems, input.after)
+    return {
+      IsTruncated: page.nextAt !== undefined,
+      ...(page.nextAt !== undefined ? { Marker: encodeMarker({ a: page.nextAt }) } : {}),
+      AuditEvents: {
+        AuditEvent: page.items.map((r) => ({
+          Time: formatUtc(r.time),
+          RequestId: r.requestId,
+          Outcome: r.outcome,
+          ...(r.errorCode ? { ErrorCode: r.errorCode } : {}),
+          ...(r.providerArn ? { OIDCProviderArn: r.providerArn } : {}),
+          ...(r.roleArn ? { RoleArn: r.roleArn } : {}),
+          ...(r.sessionName ? { RoleSessionName: r.sessionName } : {}),
+          ...(r.sub ? { Subject: r.sub } : {}),
+          ...(r.jti ? { TokenId: r.jti } : {}),
+          SourceIp: r.sourceIp,
+        })),
+      },
+    }
+  },
+})
+
+export const auditActions = [listAuditEvents] as ActionDefinition<any, { audit: AuditStore }>[] // eslint-disable-line @typescript-eslint/no-explicit-any
