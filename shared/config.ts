@@ -31,6 +31,11 @@ export interface Config {
   readonly jwksStaleMs: number
   /** Days an audit record stays in the table (TTL). */
   readonly auditRetentionDays: number
+  /** AssumeRoleWithOIDC limits per container (token buckets): per OIDC provider and per source address. */
+  readonly rateLimits: {
+    perProvider: { ratePerSecond: number; burst: number }
+    perSource: { ratePerSecond: number; burst: number }
+  }
 }
 
 export class ConfigError extends Error {
@@ -123,6 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwksCooldownMs: int('JWKS_COOLDOWN_SECONDS', 30, 1, 3600) * 1000,
     jwksStaleMs: int('JWKS_STALE_SECONDS', 3600, 0, 86400) * 1000,
     auditRetentionDays: int('AUDIT_RETENTION_DAYS', 90, 1, 3650),
+    rateLimits: {
+      perProvider: { ratePerSecond: int('RATE_LIMIT_PROVIDER_PER_SECOND', 200, 1, 1_000_000), burst: int('RATE_LIMIT_PROVIDER_BURST', 400, 1, 1_000_000) },
+      perSource: { ratePerSecond: int('RATE_LIMIT_SOURCE_PER_SECOND', 20, 1, 1_000_000), burst: int('RATE_LIMIT_SOURCE_BURST', 60, 1, 1_000_000) },
+    },
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

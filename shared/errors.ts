@@ -52,6 +52,7 @@ export const ERROR_STATUS = {
   'AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch': 401,
   // store and server
   Throttling: 429,
+  'Throttling.User': 429, // AssumeRoleWithOIDC over its per-provider or per-source-address rate
   ServiceUnavailable: 503,
   InternalError: 500,
   // RAM 2015-05-01 roles, policies, attachments (spec §4.3)

@@ -14,6 +14,7 @@ import type { Logger } from './log.ts'
 import type { FetchOptions } from './oidc/https-fetch.ts'
 import { getJwksCache, JwksCache } from './oidc/jwks-cache.ts'
 import { ExchangeConfig } from './services/exchange-config.ts'
+import { RateLimiter } from './limits/rate-limiter.ts'
 import type { StsDeps, StsRuntime } from './services/sts-actions.ts'
 import type { Stores } from './store/stores.ts'
 
@@ -44,6 +45,7 @@ export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
   }
   return {
     config: new ExchangeConfig(stores, config.configCacheMs, nowMs),
+    limits: { perProvider: new RateLimiter(config.rateLimits.perProvider), perSource: new RateLimiter(config.rateLimits.perSource) },
     jwks: opts.jwks === 'private' ? new JwksCache(jwksOptions) : (opts.jwks ?? getJwksCache(jwksOptions)),
     tokenKeys: opts.tokenKeys,
     audit: new AuditSink({ logger: opts.logger, store: stores.audit }),

@@ -15,11 +15,13 @@ import { parseProviderArn, providerArn as toProviderArn } from '../validation/oi
 import { optionalString, type Params } from '../validation/params.ts'
 import { parseRoleArn, roleArn as toRoleArn } from '../validation/ram-rules.ts'
 import type { ExchangeConfig } from './exchange-config.ts'
+import type { RateLimiter } from '../limits/rate-limiter.ts'
 
 export const STS_VERSION = '2015-04-01'
 
 export interface StsRuntime {
   config: ExchangeConfig
+  limits: { perProvider: RateLimiter; perSource: RateLimiter }
   jwks: JwksCache
   tokenKeys: TokenKeyRing
   audit: AuditSink
@@ -81,7 +83,15 @@ function readExchangeParams(params: Params): ExchangeInput {
 
 const noSuchProvider = () => new ApiError('AuthenticationFail.NoPermission', 'No such OIDC Provider registered.')
 
+function enforceRateLimits(sts: StsRuntime, input: ExchangeInput, now: Date, sourceIp: string): void {
+  // Before any table read or IdP call: a flood costs neither. Source first, so one noisy address
+  // cannot spend a provider's budget.
+  const wait = sts.limits.perSource.take(sourceIp, now.getTime()) || sts.limits.perProvider.take(input.providerArn, now.getTime())
+  if (wait > 0) throw new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfter: wait })
+}
+
 async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string) {
+  enforceRateLimits(sts, input, now, sourceIp)
   const { provider: p, role: r } = input
   // The provider must be registered in the role's account: nothing crosses accounts.
   if (p.accountId !== r.accountId) throw noSuchProvider()

@@ -1,73 +1,31 @@
 // AssumeRoleWithOIDC through the whole chain: a local HTTPS IdP (test CA), a registered provider with
 // the CA's thumbprint, a role, an exchange, and the credentials signing further calls.
-import { sign as cryptoSign } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { percentEncode } from '../../shared/signing/percent-encode.ts'
-import { startHttpsIdp, makeSigningKey, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
+import { createExchangeFixture, RAM, STS, type ExchangeFixture } from '../support/exchange-fixture.ts'
+import { makeSigningKey, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
 import { IMS, startTestService, type TestService } from '../support/service.ts'
-import { createTestPki, type TestPki } from '../support/test-ca.ts'
+import type { TestPki } from '../support/test-ca.ts'
 
-const RAM = '2015-05-01'
-const STS = '2015-04-01'
 let now = new Date('2026-11-28T10:00:00Z')
 const clock = () => now
+let fx: ExchangeFixture
 let svc: TestService
 let idp: HttpsIdp
 let pki: TestPki
 let key: TestSigningKey
 let account: string
-
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-function idToken(claims: Record<string, unknown>, k: TestSigningKey = key, alg = 'RS256', typ = 'JWT'): string {
-  const header = b64({ alg, kid: k.kid, typ })
-  const iat = Math.floor(now.getTime() / 1000)
-  const payload = b64({ iss: idp.issuer, sub: 'repo:octo-org/app:ref:refs/heads/main', aud: 'sts.aliyuncs.com', iat, exp: iat + 600, jti: `j-${Math.random()}`, ...claims })
-  const input = `${header}.${payload}`
-  const sig = cryptoSign(alg === 'ES256' ? 'sha256' : 'sha256', Buffer.from(input), alg === 'ES256' ? { key: k.privateKey, dsaEncoding: 'ieee-p1363' } : k.privateKey)
-  return `${input}.${sig.toString('base64url')}`
-}
-
-async function exchange(params: Record<string, string>) {
-  const form = Object.entries({
-    OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`,
-    RoleArn: `acs:ram::${account}:role/deployer`,
-    RoleSessionName: 'build-42',
-    ...params,
-  }).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
-  const res = await svc.app.inject({
-    method: 'POST',
-    url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON&Timestamp=${encodeURIComponent(now.toISOString())}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form,
-    remoteAddress: '203.0.113.9',
-  })
-  return { status: res.statusCode, body: res.json() }
-}
-
-const trust = (sub: string) => JSON.stringify({
-  Version: '1',
-  Statement: [{
-    Effect: 'Allow',
-    Action: 'sts:AssumeRole',
-    Principal: { Federated: `acs:ram::${account}:oidc-provider/ci` },
-    Condition: { StringEquals: { 'oidc:aud': 'sts.aliyuncs.com' }, StringLike: { 'oidc:sub': sub } },
-  }],
-})
+const idToken = (claims: Record<string, unknown>, k?: TestSigningKey, alg?: string, typ?: string) => fx.idToken(claims, { ...(k ? { key: k } : {}), ...(alg ? { alg } : {}), ...(typ ? { typ } : {}) })
+const exchange = (params: Record<string, string>) => fx.exchange(params)
+const trust = (sub: string) => fx.trustPolicy(sub)
 
 beforeAll(async () => {
-  pki = await createTestPki('exchange')
-  key = makeSigningKey('k1')
-  idp = await startHttpsIdp({ pki, chain: 'leaf+intermediate', keys: [key.jwk] })
-  svc = await startTestService({ clock, env: { ALLOW_PRIVATE_ISSUERS: 'true', CONFIG_CACHE_SECONDS: '5' }, fetchOptions: { ca: pki.root.certPem } })
-  account = svc.root.AccountId
-  const created = await svc.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'ci', IssuerUrl: idp.issuer, Fingerprints: pki.intermediate.sha1, ClientIds: 'sts.aliyuncs.com' })
-  expect(created.status).toBe(200)
-  expect((await svc.call('CreateRole', RAM, { RoleName: 'Deployer', AssumeRolePolicyDocument: trust('repo:octo-org/*'), MaxSessionDuration: 7200 })).status).toBe(200)
-  expect((await svc.call('AttachPolicyToRole', RAM, { PolicyType: 'System', PolicyName: 'AliyunRAMReadOnlyAccess', RoleName: 'Deployer' })).status).toBe(200)
+  fx = await createExchangeFixture({ clock, env: { CONFIG_CACHE_SECONDS: '5' } })
+  ;({ svc, idp, pki, key, account } = fx)
 })
 afterAll(async () => {
-  await svc?.close()
-  await idp?.close()
+  await fx?.close()
 })
 
 describe('AssumeRoleWithOIDC', () => {

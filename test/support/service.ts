@@ -25,7 +25,17 @@ export interface TestService {
 
 export async function startTestService(opts: { clock?: () => Date; env?: Record<string, string>; fetchOptions?: ServiceAppOptions['fetchOptions'] } = {}): Promise<TestService> {
   const { endpoint, tableName } = await createTestTable()
-  const config = loadConfig({ TABLE_NAME: tableName, DYNAMODB_ENDPOINT: endpoint, LOG_LEVEL: 'silent', ...opts.env })
+  const config = loadConfig({
+    TABLE_NAME: tableName,
+    DYNAMODB_ENDPOINT: endpoint,
+    LOG_LEVEL: 'silent',
+    // Tests send bursts from one address; the rate-limit tests set their own small limits.
+    RATE_LIMIT_SOURCE_PER_SECOND: '100000',
+    RATE_LIMIT_SOURCE_BURST: '100000',
+    RATE_LIMIT_PROVIDER_PER_SECOND: '100000',
+    RATE_LIMIT_PROVIDER_BURST: '100000',
+    ...opts.env,
+  })
   const stores = openStores(config)
   const key = generateAccessKey()
   const root: RootCredentials = { AccountId: generateAccountId(), AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }

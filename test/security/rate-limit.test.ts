@@ -1,0 +1,43 @@
+// AssumeRoleWithOIDC is limited per source address and per OIDC provider (token buckets, per container).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createExchangeFixture, type ExchangeFixture } from '../support/exchange-fixture.ts'
+
+let now = new Date('2026-11-28T10:00:00Z')
+let fx: ExchangeFixture
+beforeAll(async () => {
+  fx = await createExchangeFixture({
+    clock: () => now,
+    env: { RATE_LIMIT_SOURCE_PER_SECOND: '1', RATE_LIMIT_SOURCE_BURST: '3', RATE_LIMIT_PROVIDER_PER_SECOND: '1', RATE_LIMIT_PROVIDER_BURST: '6' },
+  })
+})
+afterAll(async () => { await fx?.close() })
+
+describe('AssumeRoleWithOIDC rate limits', () => {
+  it('answers Throttling.User with x-acs-retry-after once an address spends its burst, and recovers with time', async () => {
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await fx.exchange({ OIDCToken: fx.idToken() }, '198.51.100.1')).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
+    const throttled = await fx.exchange({ OIDCToken: fx.idToken() }, '198.51.100.1')
+    expect(throttled.body.Code).toBe('Throttling.User')
+    expect(throttled.body.Message).toBe('Request was denied due to user flow control.')
+    expect(throttled.headers['x-acs-retry-after']).toBe('1')
+    expect(throttled.body.Credentials).toBeUndefined()
+    now = new Date(now.getTime() + 1000)
+    expect((await fx.exchange({ OIDCToken: fx.idToken() }, '198.51.100.1')).status).toBe(200)
+  })
+
+  it('limits a provider across addresses', async () => {
+    now = new Date(now.getTime() + 60_000) // buckets full again
+    const statuses = []
+    for (let i = 0; i < 8; i++) statuses.push((await fx.exchange({ OIDCToken: fx.idToken() }, `198.51.100.${10 + i}`)).status)
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6)
+    expect(statuses.slice(6)).toEqual([429, 429])
+  })
+
+  it('audits throttled exchanges as failures', async () => {
+    await fx.svc.app.sts.audit.flush()
+    const listed = await fx.svc.call('ListAuditEvents', '2026-11-01', { Date: '2026-11-28', MaxItems: 100 })
+    const codes = (listed.body.AuditEvents.AuditEvent as Array<{ ErrorCode?: string }>).map((e) => e.ErrorCode)
+    expect(codes).toContain('Throttling.User')
+  })
+})
