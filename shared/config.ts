@@ -103,6 +103,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
     problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together')
   }
+  const eventBusName = opt('EVENT_BUS_NAME')
+  if (eventBusName !== undefined && !/^(arn:[\w-]+:events:[\w-]+:\d{12}:event-bus\/)?[A-Za-z0-9._\-/]{1,256}$/.test(eventBusName)) {
+    problems.push('EVENT_BUS_NAME must be an event bus name or ARN')
+  }
+  const parameter = (name: string) => {
+    const v = opt(name)
+    if (v !== undefined && !/^[A-Za-z0-9_.\-/]{1,2048}$/.test(v)) problems.push(`${name} must be an SSM parameter name such as /oidc-sts/prod/token-keys`)
+    return v
+  }
+  const tokenKeysParameter = parameter('TOKEN_KEYS_PARAMETER')
+  const rootCredentialsParameter = parameter('ROOT_CREDENTIALS_PARAMETER')
   const tableName = str('TABLE_NAME', 'oidc-sts')
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) problems.push('TABLE_NAME must be 3..255 of [A-Za-z0-9_.-]')
 

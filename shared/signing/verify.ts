@@ -31,7 +31,11 @@ export interface VerifyDeps {
   /** Throws ApiError for a bad security token; undefined when the key does not exist. */
   resolveKey: (accessKeyId: string, securityToken: string | undefined) => Promise<SigningKey | undefined>
   /** Records the nonce; false when it was already used within its TTL. */
-  consumeNonce: (accessKeyId: string, nonce: string, ttlSeconds: number) => Promise<boolean>
+  /**
+   * Records the nonce; false when it was already used within its TTL. `signature` lets the store
+   * recognise its own earlier write when a timed-out write is retried (same request, not a replay).
+   */
+  consumeNonce: (accessKeyId: string, nonce: string, ttlSeconds: number, signature: string) => Promise<boolean>
 }
 
 export interface RpcRequestForSigning {
@@ -132,7 +136,7 @@ async function verifyV3(req: RpcRequestForSigning, authorization: string, deps: 
   }
   if (!matched) throw signatureMismatch()
 
-  await consumeNonceOnce(key.accessKeyId, nonce, deps)
+  await consumeNonceOnce(key.accessKeyId, nonce, auth.signature, deps)
   return { accessKeyId: key.accessKeyId, securityToken, scheme: 'ACS3-HMAC-SHA256' }
 }
 
@@ -164,7 +168,7 @@ async function verifyV1(req: RpcRequestForSigning, deps: VerifyDeps): Promise<Ve
   // Compared as text, not decoded bytes: base64 has several spellings of the same last byte.
   if (!safeEqual(signV1(key.secret, stringToSignV1(req.method, params)), signature)) throw signatureMismatch()
 
-  await consumeNonceOnce(key.accessKeyId, nonce, deps)
+  await consumeNonceOnce(key.accessKeyId, nonce, signature, deps)
   return { accessKeyId: key.accessKeyId, securityToken, scheme: 'HMAC-SHA1' }
 }
 
@@ -238,10 +242,10 @@ async function resolveActiveKey(accessKeyId: string, securityToken: string | und
   return key
 }
 
-async function consumeNonceOnce(accessKeyId: string, nonce: string, deps: VerifyDeps): Promise<void> {
+async function consumeNonceOnce(accessKeyId: string, nonce: string, signature: string, deps: VerifyDeps): Promise<void> {
   // A request stays acceptable while its timestamp is within +-window of the clock, i.e. for up to
   // 2 x window after a future-dated send; the nonce must be remembered at least that long.
-  const fresh = await deps.consumeNonce(accessKeyId, nonce, 2 * deps.windowSeconds)
+  const fresh = await deps.consumeNonce(accessKeyId, nonce, 2 * deps.windowSeconds, signature)
   if (!fresh) throw new ApiError('SignatureNonceUsed', 'Specified signature nonce was used already.')
 }
 

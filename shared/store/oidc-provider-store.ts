@@ -103,7 +103,7 @@ export class OidcProviderStore {
       if (!current) throw notFound(name)
       const delProvider = ProviderEntity.build(DeleteTransaction)
         .key({ accountId, name })
-        .options({ condition: { attr: 'version', eq: current.version } })
+        .options({ condition: { attr: 'issuerUrl', eq: current.issuerUrl } })
       const delGuard = IssuerGuardEntity.build(DeleteTransaction).key({ accountId, issuerUrl: current.issuerUrl })
       const dropCount = AccountEntity.build(UpdateTransaction)
         .item({ accountId, providerCount: $add(-1) })
@@ -112,7 +112,8 @@ export class OidcProviderStore {
         await retryOnTransactionConflict(() => execute(delProvider, delGuard, dropCount))
         return
       } catch (e) {
-        // Changed (or deleted) since we read it: read again; a concurrent delete then answers not-found.
+        // Deleted since we read it (IssuerUrl is immutable, so concurrent edits never fail this): read
+        // again; a concurrent delete then answers not-found.
         if (cancellationCodes(e)?.[0] === 'ConditionalCheckFailed') continue
         throw toStoreError(e)
       }

@@ -18,6 +18,8 @@
 // Later issues add health, JWKS copies and audit records (design.md).
 // No Scan on a request path. TTL attribute: expiresAt (epoch seconds).
 
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { Entity, Table, boolean, item, list, map, number, string } from 'dynamodb-toolbox'
@@ -55,6 +57,13 @@ export function createDocumentClient(opts: StoreOptions): DynamoDBDocumentClient
     requestHandler: {
       connectionTimeout: opts.requestTimeoutMs ?? 2000,
       requestTimeout: opts.requestTimeoutMs ?? 5000,
+      // Without this the SDK only logs when requestTimeout elapses: a store that accepts connections
+      // but never answers would hang the request.
+      throwOnRequestTimeout: true,
+      // The local server runs many requests at once; waiting for a free socket must not count as a
+      // connection timeout (Lambda runs one request per instance).
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
     },
   })
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } })
@@ -138,6 +147,8 @@ export function defineTable(documentClient: DynamoDBDocumentClient, tableName: s
     schema: item({
       accessKeyId: string().key(),
       nonce: string().key(),
+      /** Digest of the signature that used the nonce (recognises the SDK retrying our own write). */
+      sig: string().optional(),
       expiresAt: number(),
     }),
     computeKey: ({ accessKeyId, nonce }) => ({ pk: `NONCE#${accessKeyId}#${nonce}`, sk: 'NONCE' }),

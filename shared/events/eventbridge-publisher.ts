@@ -1,0 +1,60 @@
+// Publishes the service's events to an EventBridge bus with PutEvents: at most 10 entries per call
+// (the API's limit), entries EventBridge refuses are retried once, and whatever still fails is logged
+// in full (the log is then the record of the event) and counted, never thrown at the caller's data.
+
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge'
+import type { Logger } from '../log.ts'
+import { EVENT_SOURCE, type EventPublisher, type PublishResult, type ServiceEvent } from './service-events.ts'
+
+const MAX_ENTRIES_PER_CALL = 10
+
+export interface EventBridgePublisherOptions {
+  /** Bus name or ARN (EVENT_BUS_NAME). */
+  busName: string
+  region: string
+  logger: Logger
+  /** Tests inject a client (e.g. one pointed at a local endpoint). */
+  client?: Pick<EventBridgeClient, 'send'>
+}
+
+export class EventBridgePublisher implements EventPublisher {
+  private readonly client: Pick<EventBridgeClient, 'send'>
+
+  constructor(private readonly opts: EventBridgePublisherOptions) {
+    // Three attempts for throttling and 5xx; a bus that stays down costs seconds, not the run.
+    this.client = opts.client ?? new EventBridgeClient({ region: opts.region, maxAttempts: 3 })
+  }
+
+  async publish(events: readonly ServiceEvent[]): Promise<PublishResult> {
+    let published = 0
+    let failed = 0
+    for (let i = 0; i < events.length; i += MAX_ENTRIES_PER_CALL) {
+      const batch = events.slice(i, i + MAX_ENTRIES_PER_CALL)
+      let entries: PutEventsRequestEntry[] = batch.map((e) => ({
+        EventBusName: this.opts.busName,
+        Source: EVENT_SOURCE,
+        DetailType: e.detailType,
+        Detail: JSON.stringify(e.detail),
+        Time: e.time ?? new Date(),
+      }))
+      for (let attempt = 1; attempt <= 2 && entries.length > 0; attempt++) {
+        let refused: PutEventsRequestEntry[]
+        try {
+          const out = await this.client.send(new PutEventsCommand({ Entries: entries }))
+          // Result entries are positional: an ErrorCode marks the entry at the same index as refused.
+          refused = entries.filter((_, j) => out.Entries?.[j]?.ErrorCode !== undefined)
+          published += entries.length - refused.length
+        } catch (e) {
+          this.opts.logger.warn('PutEvents failed', { bus: this.opts.busName, attempt, entries: entries.length, error: e as Error })
+          refused = entries
+        }
+        entries = refused
+      }
+      for (const lost of entries) {
+        failed++
+        this.opts.logger.error('event not delivered to EventBridge', { bus: this.opts.busName, detailType: lost.DetailType, detail: lost.Detail })
+      }
+    }
+    return { published, failed }
+  }
+}
