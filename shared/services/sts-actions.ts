@@ -13,7 +13,7 @@ import { evaluateTrust } from '../policy/evaluate.ts'
 import { formatUtc } from '../time.ts'
 import { parseProviderArn, providerArn as toProviderArn } from '../validation/oidc-provider-rules.ts'
 import { optionalString, type Params } from '../validation/params.ts'
-import { parseRoleArn, roleArn as toRoleArn } from '../validation/ram-rules.ts'
+import { parseRoleArn, roleArn as toRoleArn, roleKeyOf } from '../validation/ram-rules.ts'
 import type { ExchangeConfig } from './exchange-config.ts'
 import type { RateLimiter } from '../limits/rate-limiter.ts'
 
@@ -212,7 +212,8 @@ const getCallerIdentity = define({
     return {
       IdentityType: 'AssumedRoleUser',
       AccountId: caller.accountId,
-      Arn: `acs:ram::${caller.accountId}:assumed-role/${caller.roleName}/${caller.sessionName}`,
+      // Lower-cased like every role ARN (see roleArn): the same session reads the same in both ARNs.
+      Arn: `acs:ram::${caller.accountId}:assumed-role/${roleKeyOf(caller.roleName)}/${caller.sessionName}`,
       PrincipalId: `${caller.roleId}:${caller.sessionName}`,
       RoleId: caller.roleId,
     }

@@ -56,7 +56,7 @@ describe('AssumeRoleWithOIDC', () => {
     expect(who.body).toMatchObject({
       IdentityType: 'AssumedRoleUser',
       AccountId: account,
-      Arn: `acs:ram::${account}:assumed-role/Deployer/build-42`,
+      Arn: `acs:ram::${account}:assumed-role/deployer/build-42`,
     })
     expect(who.body.PrincipalId).toBe(body.AssumedRoleUser.AssumedRoleId)
     expect((await svc.call('ListOIDCProviders', IMS, {}, creds)).status).toBe(200)
