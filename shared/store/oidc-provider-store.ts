@@ -7,7 +7,6 @@ import {
   $remove,
   GetItemCommand,
   PutTransaction,
-  QueryCommand,
   UpdateItemCommand,
   UpdateTransaction,
   DeleteTransaction,
@@ -16,6 +15,7 @@ import {
 import { ApiError } from '../errors.ts'
 import { PROVIDER_LIMITS } from '../validation/oidc-provider-rules.ts'
 import { PROVIDER_PREFIX, accountPk, type StoreTable } from './table.ts'
+import { queryPage } from './paged-query.ts'
 import { cancellationCodes, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface OidcProviderRecord {
@@ -212,27 +212,11 @@ export class OidcProviderStore {
     throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfter: 1 })
   }
 
-  /** A page in name order: asks for one more than needed to know whether more remain. */
+  /** A page in name order after `afterName`. */
   async list(accountId: string, maxItems: number, afterName?: string): Promise<{ items: OidcProviderRecord[]; nextName?: string }> {
-    try {
-      const { Items } = await this.t.table.build(QueryCommand)
-        .entities(this.t.ProviderEntity)
-        .query({ partition: accountPk(accountId), range: { beginsWith: PROVIDER_PREFIX } })
-        .options({
-          limit: maxItems + 1,
-          consistent: true,
-          ...(afterName !== undefined ? { exclusiveStartKey: { pk: accountPk(accountId), sk: `${PROVIDER_PREFIX}${afterName}` } } : {}),
-        })
-        .send()
-      const items = (Items ?? []) as OidcProviderRecord[]
-      if (items.length > maxItems) {
-        const page = items.slice(0, maxItems)
-        return { items: page, nextName: page[page.length - 1]!.name }
-      }
-      return { items }
-    } catch (e) {
-      throw toStoreError(e)
-    }
+    const after = afterName !== undefined ? `${PROVIDER_PREFIX}${afterName}` : undefined
+    const page = await queryPage<OidcProviderRecord>(this.t, this.t.ProviderEntity, accountPk(accountId), PROVIDER_PREFIX, maxItems, after)
+    return page.more ? { items: page.items, nextName: page.items[page.items.length - 1]!.name } : { items: page.items }
   }
 }
 

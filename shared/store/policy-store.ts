@@ -15,6 +15,7 @@ import { ApiError } from '../errors.ts'
 import { RAM_LIMITS, type RamQuotas } from '../validation/ram-rules.ts'
 import type { StoredTag } from './role-store.ts'
 import { POLICY_PREFIX, SYSTEM_POLICY_USE_PREFIX, accountPk, type StoreTable } from './table.ts'
+import { queryPage } from './paged-query.ts'
 import { cancellationCodes, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface PolicyRecord {
@@ -36,7 +37,6 @@ export type NewPolicy = Omit<PolicyRecord, 'attachmentCount' | 'version' | 'defa
 export const policyNotFound = (policyName: string, type: 'System' | 'Custom' = 'Custom') =>
   new ApiError('EntityNotExist.Policy', `The ${type.toLowerCase()} policy "${policyName}" does not exist.`)
 
-const FILTERED_PAGE = 200
 
 export class PolicyStore {
   private readonly quotas: Pick<RamQuotas, 'customPoliciesPerAccount'>
@@ -121,33 +121,8 @@ export class PolicyStore {
     afterName?: string,
     filter?: (policy: PolicyRecord) => boolean,
   ): Promise<{ items: PolicyRecord[]; nextName?: string }> {
-    const out: PolicyRecord[] = []
-    let startKey: Record<string, unknown> | undefined =
-      afterName !== undefined ? { pk: accountPk(accountId), sk: `${POLICY_PREFIX}${afterName}` } : undefined
-    try {
-      do {
-        const { Items, LastEvaluatedKey } = await this.t.table.build(QueryCommand)
-          .entities(this.t.PolicyEntity)
-          .query({ partition: accountPk(accountId), range: { beginsWith: POLICY_PREFIX } })
-          .options({
-            limit: filter ? FILTERED_PAGE : maxItems + 1 - out.length,
-            consistent: true,
-            ...(startKey !== undefined ? { exclusiveStartKey: startKey } : {}),
-          })
-          .send()
-        for (const policy of (Items ?? []) as PolicyRecord[]) {
-          if (!filter || filter(policy)) out.push(policy)
-        }
-        startKey = LastEvaluatedKey
-      } while (startKey !== undefined && out.length <= maxItems)
-    } catch (e) {
-      throw toStoreError(e)
-    }
-    if (out.length > maxItems) {
-      const page = out.slice(0, maxItems)
-      return { items: page, nextName: page[page.length - 1]!.policyName }
-    }
-    return { items: out }
+    const page = await queryPage<PolicyRecord>(this.t, this.t.PolicyEntity, accountPk(accountId), POLICY_PREFIX, maxItems, afterName !== undefined ? `${POLICY_PREFIX}${afterName}` : undefined, filter)
+    return page.more ? { items: page.items, nextName: page.items[page.items.length - 1]!.policyName } : { items: page.items }
   }
 
   /** How many roles of the account each system policy is attached to (absent means 0). */

@@ -7,7 +7,6 @@ import {
   DeleteTransaction,
   GetItemCommand,
   PutTransaction,
-  QueryCommand,
   UpdateItemCommand,
   UpdateTransaction,
   executeTransactWrite as execute,
@@ -15,6 +14,7 @@ import {
 import { ApiError } from '../errors.ts'
 import { RAM_LIMITS, roleKeyOf, type RamQuotas } from '../validation/ram-rules.ts'
 import { ROLE_PREFIX, accountPk, type StoreTable } from './table.ts'
+import { queryPage } from './paged-query.ts'
 import { cancellationCodes, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface StoredTag {
@@ -51,7 +51,6 @@ export interface RoleChanges {
 export const roleNotFound = (roleName: string) => new ApiError('EntityNotExist.Role', `The role "${roleName}" does not exist.`)
 
 /** Paging a Query with a filter reads this many items per round trip. */
-const FILTERED_PAGE = 200
 
 export class RoleStore {
   private readonly quotas: Pick<RamQuotas, 'rolesPerAccount'>
@@ -172,33 +171,8 @@ export class RoleStore {
     afterKey?: string,
     filter?: (role: RoleRecord) => boolean,
   ): Promise<{ items: RoleRecord[]; nextKey?: string }> {
-    const out: RoleRecord[] = []
-    let startKey: Record<string, unknown> | undefined =
-      afterKey !== undefined ? { pk: accountPk(accountId), sk: `${ROLE_PREFIX}${afterKey}` } : undefined
-    try {
-      do {
-        const { Items, LastEvaluatedKey } = await this.t.table.build(QueryCommand)
-          .entities(this.t.RoleEntity)
-          .query({ partition: accountPk(accountId), range: { beginsWith: ROLE_PREFIX } })
-          .options({
-            limit: filter ? FILTERED_PAGE : maxItems + 1 - out.length,
-            consistent: true,
-            ...(startKey !== undefined ? { exclusiveStartKey: startKey } : {}),
-          })
-          .send()
-        for (const role of (Items ?? []) as RoleRecord[]) {
-          if (!filter || filter(role)) out.push(role)
-        }
-        startKey = LastEvaluatedKey
-      } while (startKey !== undefined && out.length <= maxItems)
-    } catch (e) {
-      throw toStoreError(e)
-    }
-    if (out.length > maxItems) {
-      const page = out.slice(0, maxItems)
-      return { items: page, nextKey: page[page.length - 1]!.nameKey }
-    }
-    return { items: out }
+    const page = await queryPage<RoleRecord>(this.t, this.t.RoleEntity, accountPk(accountId), ROLE_PREFIX, maxItems, afterKey !== undefined ? `${ROLE_PREFIX}${afterKey}` : undefined, filter)
+    return page.more ? { items: page.items, nextKey: page.items[page.items.length - 1]!.nameKey } : { items: page.items }
   }
 }
 
