@@ -4,6 +4,7 @@
 // what the role's attached policies allow, intersected with the session policy, decided by the policy
 // engine (shared/policy/evaluate.ts) on `ram:<Action>` / `sts:<Action>` and the resource ARN.
 
+import { TtlCache } from '../cache/ttl-cache.ts'
 import { ApiError } from '../errors.ts'
 import type { ActionDefinition, Caller, RequestInfo } from '../http/action.ts'
 import type { Authorize } from '../http/app.ts'
@@ -96,10 +97,9 @@ export interface Authorizer extends Authorize {
 export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
   const cacheMs = Math.min(Math.max(deps.cacheMs ?? MAX_ROLE_POLICY_CACHE_MS, 0), MAX_ROLE_POLICY_CACHE_MS)
   const clock = deps.clock ?? Date.now
-  // Module-lifetime cache: at most ROLE_POLICY_CACHE_MAX roles, each trusted for cacheMs (<= 5 s) after its read.
-  const cache = new Map<string, { value: RolePolicies; at: number }>()
-  // One shared read per role while it is in flight, so a burst of requests costs one load.
-  const loading = new Map<string, Promise<RolePolicies>>()
+  // Per-container: at most ROLE_POLICY_CACHE_MAX roles, each trusted for cacheMs (<= 5 s) after its
+  // read; concurrent requests for one role share a single load.
+  const cache = new TtlCache<string, RolePolicies>({ ttlMs: cacheMs, maxEntries: ROLE_POLICY_CACHE_MAX, now: clock })
 
   const load = async (accountId: string, roleName: string): Promise<RolePolicies> => {
     const role = await deps.roles.get(accountId, roleName)
@@ -116,23 +116,8 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
     return { roleId: role.roleId, documents: documents.filter((d): d is PolicyDocument => d !== undefined) }
   }
 
-  const rolePolicies = async (accountId: string, roleName: string): Promise<RolePolicies> => {
-    const key = `${accountId}/${roleKeyOf(roleName)}`
-    const now = clock()
-    const hit = cache.get(key)
-    if (hit && now - hit.at < cacheMs) return hit.value
-    const pending = loading.get(key)
-    if (pending) return pending
-    const promise = load(accountId, roleName).finally(() => loading.delete(key))
-    loading.set(key, promise)
-    const value = await promise
-    if (cacheMs > 0) {
-      cache.delete(key)
-      if (cache.size >= ROLE_POLICY_CACHE_MAX) cache.delete(cache.keys().next().value as string)
-      cache.set(key, { value, at: now })
-    }
-    return value
-  }
+  const rolePolicies = (accountId: string, roleName: string): Promise<RolePolicies> =>
+    cache.get(`${accountId}/${roleKeyOf(roleName)}`, () => load(accountId, roleName))
 
   const authorize = async (caller: Caller, permission: Permission, def: ActionDefinition<unknown, unknown>, request?: RequestInfo) => {
     if (checkWithoutPolicies(caller, permission, def)) return
