@@ -2,7 +2,7 @@
 // record lives. TTL removes them on AWS; the condition also treats an expired record as free, so
 // correctness never depends on TTL deletion timing (DynamoDB Local does not delete).
 
-import { createHash } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { PutItemCommand } from 'dynamodb-toolbox'
 import type { StoreTable } from './table.ts'
 import { isConditionalCheckFailed, toStoreError } from './store-errors.ts'
@@ -12,12 +12,15 @@ export class NonceStore {
 
   /**
    * true when this nonce was unused (and is now used); false when it was seen within its lifetime.
-   * The record keeps a digest of the request's signature: when the SDK retries a write that timed out
-   * but had succeeded, the second attempt finds its own request, not a replay.
+   * The record keeps a random id of THIS call: when the AWS SDK retries a write that timed out but had
+   * succeeded, the retry carries the same item, finds its own write and is not taken for a replay. A
+   * replayed HTTP request is a new call with a new id, so it is refused. (The request signature must
+   * not serve as that id: a replay carries the very same signature, and was accepted as a "retry".)
+   * `signature` is accepted for the callers' interface and not used for the decision.
    */
-  async consume(accessKeyId: string, nonce: string, ttlSeconds: number, now: Date, signature = ''): Promise<boolean> {
+  async consume(accessKeyId: string, nonce: string, ttlSeconds: number, now: Date, _signature = ''): Promise<boolean> {
     const nowSec = Math.floor(now.getTime() / 1000)
-    const sig = createHash('sha256').update(signature).digest('base64url').slice(0, 22)
+    const sig = randomBytes(16).toString('base64url')
     try {
       await this.t.NonceEntity.build(PutItemCommand)
         .item({ accessKeyId, nonce, sig, expiresAt: nowSec + ttlSeconds })
@@ -30,7 +33,7 @@ export class NonceStore {
     } catch (e) {
       if (isConditionalCheckFailed(e)) {
         const old = e.Item as { sig?: { S?: string } } | undefined
-        return signature !== '' && old?.sig?.S === sig
+        return old?.sig?.S === sig
       }
       throw toStoreError(e)
     }
