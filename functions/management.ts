@@ -2,20 +2,26 @@
 // HTTP API. The Fastify app is built once per container (top-level await) and reused while warm.
 
 import { loadConfig } from '../shared/config.ts'
-import { parseTokenKeys } from '../shared/credentials/token-keys.ts'
 import { createLambdaHandler } from '../shared/http/lambda-adapter.ts'
 import { createLogger } from '../shared/log.ts'
 import { managementActions } from '../shared/management-app.ts'
+import { loadDeployedSecrets } from '../shared/secrets/parameter-store.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
+import { bootstrapOperatorAccount } from '../shared/services/accounts.ts'
 import { openStores } from '../shared/store/stores.ts'
 
 const config = loadConfig()
-if (!config.tokenKeys) throw new Error('TOKEN_KEYS must be set: it verifies the SecurityTokens of temporary credentials')
+// TOKEN_KEYS (verifies the SecurityTokens of temporary credentials) and the bootstrap root AccessKey:
+// from the environment locally, from SSM SecureStrings on AWS, read once per container.
+const secrets = await loadDeployedSecrets(config, { root: true })
+const stores = openStores(config)
+// Idempotent: creates the operator account on the first cold start, re-asserts its key afterwards.
+if (secrets.root) await bootstrapOperatorAccount(stores.accounts, secrets.root, Date.now())
 const app = buildServiceApp({
   config,
-  stores: openStores(config),
+  stores,
   logger: createLogger(config.logLevel),
-  tokenKeys: parseTokenKeys(config.tokenKeys),
+  tokenKeys: secrets.tokenKeys,
   actions: managementActions(),
 })
 

@@ -12,6 +12,7 @@ import { managementActions } from '../shared/management-app.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
 import { loadOrCreateTokenKeys } from '../shared/credentials/token-keys.ts'
 import { stsActions } from '../shared/services/sts-actions.ts'
+import { startBackgroundJobs } from '../shared/services/health-schedule.ts'
 import { JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts'
 import { resolveRootCredentials } from './root-credentials.ts'
 
@@ -75,7 +76,24 @@ async function main() {
       ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }
       : {}),
   })
+  // The deployed triggers, in process: health check at start and every interval, key-rotation events
+  // delivered to key refresh, provider changes (the table stream on AWS) reported from the responses.
+  const jobs = startBackgroundJobs({ config, stores, logger })
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode === 200 && typeof payload === 'string' && PROVIDER_CHANGES.has(actionOf(request))) {
+      let issuer: unknown
+      try {
+        issuer = (JSON.parse(payload) as { OIDCProvider?: { IssuerUrl?: unknown } }).OIDCProvider?.IssuerUrl
+      } catch {
+        // An XML answer (Format=XML): nothing to read the issuer from; the next health check refreshes the keys.
+      }
+      if (typeof issuer === 'string') void jobs.providerChanged(issuer)
+    }
+    return payload
+  })
   cleanups.push(() => app.close())
+  // Cleanups run in reverse: the jobs stop (timer cleared, run aborted, deliveries drained) before the server closes.
+  cleanups.push(() => jobs.stop())
   await app.listen({ host: config.host, port: config.port })
   const scheme = config.tlsCertFile ? 'https' : 'http'
   const address = app.server.address()
@@ -84,6 +102,16 @@ async function main() {
   say(root.source === 'env'
     ? `oidc-sts: operator account ${root.creds.AccountId}, AccessKeyId ${root.creds.AccessKeyId} (from ROOT_ACCESS_KEY_ID/ROOT_ACCESS_KEY_SECRET)`
     : `oidc-sts: operator account ${root.creds.AccountId}; root AccessKey in ${root.path}`)
+  if (!stopping) jobs.start()
+}
+
+/** Provider actions after which AWS's table stream triggers key refresh. */
+const PROVIDER_CHANGES = new Set(['CreateOIDCProvider', 'AddFingerprintToOIDCProvider', 'RemoveFingerprintFromOIDCProvider'])
+
+function actionOf(request: { url: string; headers: Record<string, string | string[] | undefined> }): string {
+  const header = request.headers['x-acs-action']
+  if (typeof header === 'string') return header
+  return new URL(request.url, 'http://local').searchParams.get('Action') ?? ''
 }
 
 main().catch((e: unknown) => {

@@ -36,6 +36,20 @@ export interface Config {
     perProvider: { ratePerSecond: number; burst: number }
     perSource: { ratePerSecond: number; burst: number }
   }
+  /** Local mode: seconds between thumbprint health checks (also one at start); 0 turns the local schedule off. */
+  readonly healthCheckIntervalSeconds: number
+  /** A matched certificate expiring within this many days makes a provider `certificate-expiring`. */
+  readonly certExpiryWarningDays: number
+  /** IdPs checked at once by one health-check run. */
+  readonly healthCheckConcurrency: number
+  /** The most one IdP (discovery + JWKS + chain probes) may take in a health-check run, ms. */
+  readonly healthCheckIdpTimeoutMs: number
+  /** EventBridge bus the service publishes to (AWS); unset = the in-process bus (local mode). */
+  readonly eventBusName: string | undefined
+  /** SSM SecureString holding TOKEN_KEYS (AWS): read at cold start, never an environment value. */
+  readonly tokenKeysParameter: string | undefined
+  /** SSM SecureString holding the bootstrap root AccessKey as {"AccountId","AccessKeyId","AccessKeySecret"}. */
+  readonly rootCredentialsParameter: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -143,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       perProvider: { ratePerSecond: int('RATE_LIMIT_PROVIDER_PER_SECOND', 200, 1, 1_000_000), burst: int('RATE_LIMIT_PROVIDER_BURST', 400, 1, 1_000_000) },
       perSource: { ratePerSecond: int('RATE_LIMIT_SOURCE_PER_SECOND', 20, 1, 1_000_000), burst: int('RATE_LIMIT_SOURCE_BURST', 60, 1, 1_000_000) },
     },
+    healthCheckIntervalSeconds: int('HEALTH_CHECK_INTERVAL_SECONDS', 300, 0, 86400),
+    certExpiryWarningDays: int('CERT_EXPIRY_WARNING_DAYS', 30, 1, 365),
+    healthCheckConcurrency: int('HEALTH_CHECK_CONCURRENCY', 8, 1, 64),
+    healthCheckIdpTimeoutMs: int('HEALTH_CHECK_IDP_TIMEOUT_SECONDS', 20, 1, 120) * 1000,
+    eventBusName,
+    tokenKeysParameter,
+    rootCredentialsParameter,
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze(config)

@@ -42,6 +42,9 @@ export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
     cooldownMs: config.jwksCooldownMs,
     staleMs: config.jwksStaleMs,
     fetchOptions: { allowPrivate: config.allowPrivateIssuers, ...opts.fetchOptions },
+    // Issue 5: the key-refresh job's copy in the table, read on a cold entry before the IdP and on an
+    // unknown kid before a refetch (so a rotation is picked up without waiting for the cooldown).
+    loadStoredCopy: async (issuer: string) => (await stores.jwksCopies.get(issuer))?.copy,
   }
   return {
     config: new ExchangeConfig(stores, config.configCacheMs, nowMs),

@@ -7,10 +7,11 @@
 // protected headers of the ring's keys, so no header field can steer it; every part must be canonical
 // base64url, so no byte of the token can change without the token being refused.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { decodeBase64urlStrict, encodeBase64url } from '../oidc/jws-base64url.ts'
 import { formatUtc } from '../time.ts'
+import { randomPooledBytes } from './random-pool.ts'
 import type { TokenKeyRing } from './token-keys.ts'
 
 export const SECURITY_TOKEN_VERSION = 1
@@ -44,7 +45,8 @@ export interface SecurityTokenPayload {
 
 export function sealSecurityToken(payload: SecurityTokenPayload, keys: TokenKeyRing): string {
   const { key, protectedHeader } = keys.current
-  const iv = randomBytes(IV_BYTES)
+  // 96-bit random IV per token (NIST SP 800-38D §8.2.2), from the pooled CSPRNG.
+  const iv = randomPooledBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])

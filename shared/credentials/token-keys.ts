@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path'
 import { ConfigError } from '../config.ts'
 import { decodeBase64urlStrict, encodeBase64url } from '../oidc/jws-base64url.ts'
+import { randomByte } from './random-pool.ts'
 
 export const TOKEN_KEY_BYTES = 32
 /** Key ids appear in every SecurityToken header: short, URL-safe, unambiguous. */
@@ -58,10 +59,9 @@ const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 export function randomBase58(length: number): string {
   let out = ''
   while (out.length < length) {
-    for (const b of randomBytes(length + 8)) {
-      if (b < 232) out += BASE58[b % 58]
-      if (out.length === length) break
-    }
+    // Pooled CSPRNG bytes: a randomBytes() call per credential cost more than the characters (BENCHMARKS.md).
+    const b = randomByte()
+    if (b < 232) out += BASE58[b % 58]
   }
   return out
 }

@@ -51,6 +51,10 @@ function requestHost(req: FastifyRequest, product: Product): string {
   return typeof host === 'string' && /^[A-Za-z0-9.:[\]-]{1,255}$/.test(host) ? host : PRODUCT_HOSTS[product]
 }
 
+function noSchemaCompiler(): never {
+  throw new Error('buildApp: routes carry no JSON schemas (validation lives in shared/validation); none can be compiled')
+}
+
 export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   const clock = opts.clock ?? (() => new Date())
   const byKey = new Map<string, ActionDefinition<unknown, Deps>>()
@@ -65,8 +69,22 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     ...(opts.https ? { https: { ...opts.https, maxHeaderSize: MAX_HEADER_BYTES } } : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     return503OnClosing: true,
+    // The raw query is parsed once, by parseRpcRequest (signatures need it as sent); Fastify's own
+    // parse of it into req.query, which nothing reads, cost ~3 % of an exchange (BENCHMARKS.md).
+    routerOptions: { querystringParser: () => ({}) },
+    // No route declares a JSON schema (parameters are validated by shared/validation, replies are
+    // JSON.stringify'd), so Fastify's default compilers, which load and set up ajv and
+    // fast-json-stringify when the app is created, are never used: skipping them takes ~25 ms off a
+    // Lambda cold start (BENCHMARKS.md). A route that adds a schema fails loudly at ready().
+    schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     // Request ids are ours (Alibaba format: upper-case UUID), not Fastify's counters.
     genReqId: () => randomUUID().toUpperCase(),
+    // Errors the router raises before any route, hook or error handler runs (a malformed percent-encoding
+    // in the PATH, e.g. `/%`): answered in the error envelope too. Fastify's own answer is another JSON
+    // shape naming its internal code (FST_ERR_BAD_URL) and echoing the whole URL, query string included.
+    frameworkErrors: (_error, req, reply) => {
+      sendError(req, reply, new ApiError('InvalidParameter.Format', 'The request path contains a malformed percent-encoding.'), 'OidcSts')
+    },
   })
 
   // Bodies stay raw bytes: V3 signatures hash the exact body; form parsing is ours (rpc-request.ts).

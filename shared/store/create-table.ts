@@ -1,5 +1,6 @@
-// Creates the single table when absent (idempotent): keys, TTL on expiresAt, stream with both images.
-// Used by the local runner and the tests; on AWS the table comes from serverless.yml resources.
+// Creates the single table when absent (idempotent): keys, TTL on expiresAt, stream with both images,
+// and the sparse issuer index of the background jobs (provider-directory.ts), which is added to a table
+// made before it. Used by the local runner and the tests; on AWS the table comes from serverless.yml.
 
 import {
   CreateTableCommand,
@@ -9,6 +10,7 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb'
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { ensureIssuerIndex, ISSUER_INDEX_DEFINITION } from './provider-directory.ts'
 
 export async function ensureTable(client: DynamoDBDocumentClient, tableName: string): Promise<'created' | 'exists'> {
   let outcome: 'created' | 'exists' = 'created'
@@ -20,12 +22,15 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          ISSUER_INDEX_DEFINITION.attribute,
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
         StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        // Created with the table, the index is ACTIVE at once (added later, DynamoDB Local takes seconds).
+        GlobalSecondaryIndexes: [ISSUER_INDEX_DEFINITION.index],
       }),
     )
   } catch (e) {
@@ -38,6 +43,7 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
     if (d.Table?.TableStatus === 'ACTIVE') break
     await new Promise((r) => setTimeout(r, 1000))
   }
+  if (outcome === 'exists') await ensureIssuerIndex(client, tableName)
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }))
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus
   if (status !== 'ENABLED' && status !== 'ENABLING') {

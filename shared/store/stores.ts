@@ -4,9 +4,12 @@ import type { Config } from '../config.ts'
 import { AccountStore } from './account-store.ts'
 import { AttachmentStore } from './attachment-store.ts'
 import { AuditStore } from './audit-store.ts'
+import { HealthStore } from './health-store.ts'
+import { JwksCopyStore } from './jwks-copy-store.ts'
 import { NonceStore } from './nonce-store.ts'
 import { OidcProviderStore } from './oidc-provider-store.ts'
 import { PolicyStore } from './policy-store.ts'
+import { ProviderDirectory } from './provider-directory.ts'
 import { RoleStore } from './role-store.ts'
 import { createDocumentClient, defineTable } from './table.ts'
 
@@ -25,6 +28,10 @@ export function openStores(config: Pick<Config, 'tableName' | 'region' | 'dynamo
     policies,
     attachments: new AttachmentStore(table, roles, policies),
     audit: new AuditStore(table, config.auditRetentionDays),
+    health: new HealthStore(table),
+    jwksCopies: new JwksCopyStore(table),
+    /** Every account's providers, for the background jobs only (sparse issuer index). */
+    providerDirectory: new ProviderDirectory(documentClient, config.tableName),
   }
 }
 

@@ -1,0 +1,73 @@
+// Lambda entry: the scheduled thumbprint health check (design.md job 4). Every provider of every
+// account, one fetch per IdP, bounded concurrency, a deadline per IdP; results in the table, status
+// changes and key rotations on the event bus (EventBridge PutEvents; EVENT_BUS_NAME).
+
+import middy from '@middy/core'
+import { loadConfig } from '../shared/config.ts'
+import { EventBridgePublisher } from '../shared/events/eventbridge-publisher.ts'
+import { InProcessBus } from '../shared/events/in-process-bus.ts'
+import { createLogger } from '../shared/log.ts'
+import { runHealthCheck, type HealthCheckSummary } from '../shared/services/health-check.ts'
+import { openStores } from '../shared/store/stores.ts'
+
+const config = loadConfig()
+const logger = createLogger(config.logLevel)
+const stores = openStores(config)
+// Without a bus (serverless invoke local, tests) events go to the in-process bus: logged, not sent.
+const publisher = config.eventBusName
+  ? new EventBridgePublisher({ busName: config.eventBusName, region: config.region, logger })
+  : new InProcessBus({ logger })
+/** Time kept back from the Lambda timeout to write records and publish events after the last IdP. */
+const FINISH_RESERVE_MS = 5_000
+
+interface ScheduledEvent {
+  id?: string
+  'detail-type'?: string
+  time?: string
+}
+
+interface LambdaContext {
+  getRemainingTimeInMillis?: () => number
+  awsRequestId?: string
+}
+
+async function checkThumbprints(event: ScheduledEvent, context: LambdaContext): Promise<HealthCheckSummary> {
+  // Stop starting new IdPs when the remaining time could not cover one more plus the final writes.
+  const controller = new AbortController()
+  const remaining = context.getRemainingTimeInMillis?.()
+  let timer: NodeJS.Timeout | undefined
+  if (remaining !== undefined) {
+    timer = setTimeout(() => controller.abort(), Math.max(0, remaining - config.healthCheckIdpTimeoutMs - FINISH_RESERVE_MS))
+    timer.unref()
+  }
+  try {
+    const summary = await runHealthCheck(
+      { ...stores, publisher, logger },
+      {
+        concurrency: config.healthCheckConcurrency,
+        idpTimeoutMs: config.healthCheckIdpTimeoutMs,
+        warningDays: config.certExpiryWarningDays,
+        fetchOptions: { allowPrivate: config.allowPrivateIssuers },
+        signal: controller.signal,
+      },
+    )
+    logger.info('thumbprint check finished', { eventId: event.id, ...summary })
+    // Failed writes or undelivered events make the invocation fail, so the Errors metric and its alarm see them.
+    if (summary.errors > 0) throw new Error(`thumbprint check finished with ${summary.errors} store or event errors (see the log)`)
+    return summary
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Logs the trigger and any failure with the request id (no event bodies: they carry nothing secret, but nothing useful either). */
+const invocationLog = {
+  before: (request: { event: ScheduledEvent; context: LambdaContext }) => {
+    logger.debug('thumbprint check triggered', { eventId: request.event?.id, detailType: request.event?.['detail-type'], requestId: request.context?.awsRequestId })
+  },
+  onError: (request: { error: unknown; context: LambdaContext }) => {
+    logger.error('thumbprint check failed', { requestId: request.context?.awsRequestId, error: request.error as Error })
+  },
+}
+
+export const handler = middy(checkThumbprints).use(invocationLog)

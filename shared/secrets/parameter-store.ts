@@ -1,0 +1,71 @@
+// The secrets a deployed function needs, read once per container at cold start from SSM Parameter
+// Store (SecureString, decrypted by SSM): the SecurityToken keys (TOKEN_KEYS_PARAMETER) and the
+// bootstrap root AccessKey (ROOT_CREDENTIALS_PARAMETER). They never appear in the CloudFormation
+// template or in the function's environment, only their parameter names do. Locally and in tests
+// TOKEN_KEYS / ROOT_* from the environment are used instead. Errors name parameters, never values.
+
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { type Config, ConfigError } from '../config.ts'
+import { parseTokenKeys, type TokenKeyRing } from '../credentials/token-keys.ts'
+import type { RootCredentials } from '../services/accounts.ts'
+
+export interface DeployedSecrets {
+  tokenKeys: TokenKeyRing
+  /** The bootstrap account's AccessKey, when configured (management only). */
+  root: RootCredentials | undefined
+}
+
+type SecretsConfig = Pick<Config, 'region' | 'tokenKeys' | 'tokenKeysParameter' | 'rootCredentialsParameter' | 'rootAccountId' | 'rootAccessKeyId' | 'rootAccessKeySecret'>
+
+/** One GetParameters call (WithDecryption) for all names; a missing parameter is a ConfigError. */
+export async function readSecureParameters(names: readonly string[], region: string, client?: Pick<SSMClient, 'send'>): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map()
+  const ssm = client ?? new SSMClient({ region, maxAttempts: 3 })
+  const out = await ssm.send(new GetParametersCommand({ Names: [...names], WithDecryption: true }))
+  const values = new Map<string, string>()
+  for (const p of out.Parameters ?? []) if (p.Name !== undefined && p.Value !== undefined) values.set(p.Name, p.Value)
+  const missing = names.filter((n) => !values.has(n))
+  if (missing.length > 0) throw new ConfigError(missing.map((n) => `SSM parameter ${n} does not exist or cannot be read by this function`))
+  return values
+}
+
+function parseRootCredentials(value: string, source: string): RootCredentials {
+  let v: unknown
+  try {
+    v = JSON.parse(value)
+  } catch {
+    throw new ConfigError([`${source} is not JSON {"AccountId","AccessKeyId","AccessKeySecret"}`])
+  }
+  const c = (v ?? {}) as Record<string, unknown>
+  const problems: string[] = []
+  if (typeof c.AccountId !== 'string' || !/^\d{16}$/.test(c.AccountId)) problems.push(`${source}: AccountId must be 16 decimal digits`)
+  if (typeof c.AccessKeyId !== 'string' || !/^[A-Za-z0-9]{16,64}$/.test(c.AccessKeyId) || c.AccessKeyId.startsWith('STS')) problems.push(`${source}: AccessKeyId must be 16..64 letters and digits, not starting with STS`)
+  if (typeof c.AccessKeySecret !== 'string' || c.AccessKeySecret.length < 20) problems.push(`${source}: AccessKeySecret must be at least 20 characters`)
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { AccountId: c.AccountId as string, AccessKeyId: c.AccessKeyId as string, AccessKeySecret: c.AccessKeySecret as string }
+}
+
+/**
+ * The token keys (TOKEN_KEYS, else the TOKEN_KEYS_PARAMETER SecureString) and, with `root`, the
+ * bootstrap root credentials (ROOT_ACCOUNT_ID/ROOT_ACCESS_KEY_*, else ROOT_CREDENTIALS_PARAMETER).
+ */
+export async function loadDeployedSecrets(config: SecretsConfig, opts: { root: boolean; client?: Pick<SSMClient, 'send'> }): Promise<DeployedSecrets> {
+  const rootFromEnv = config.rootAccountId && config.rootAccessKeyId && config.rootAccessKeySecret
+    ? { AccountId: config.rootAccountId, AccessKeyId: config.rootAccessKeyId, AccessKeySecret: config.rootAccessKeySecret }
+    : undefined
+  // The environment's values win (local mode, `serverless invoke local --env ...`): no SSM call for them.
+  const names = [
+    ...(config.tokenKeys === undefined && config.tokenKeysParameter !== undefined ? [config.tokenKeysParameter] : []),
+    ...(opts.root && rootFromEnv === undefined && config.rootCredentialsParameter !== undefined ? [config.rootCredentialsParameter] : []),
+  ]
+  const values = await readSecureParameters(names, config.region, opts.client)
+  const tokenKeysValue = config.tokenKeys ?? (config.tokenKeysParameter === undefined ? undefined : values.get(config.tokenKeysParameter))
+  if (tokenKeysValue === undefined) throw new ConfigError(['TOKEN_KEYS or TOKEN_KEYS_PARAMETER must be set: the token keys seal and verify SecurityTokens'])
+  const tokenKeys = parseTokenKeys(tokenKeysValue, config.tokenKeys === undefined ? `SSM parameter ${config.tokenKeysParameter}` : 'TOKEN_KEYS')
+  let root: RootCredentials | undefined
+  if (opts.root) {
+    if (rootFromEnv !== undefined) root = rootFromEnv
+    else if (config.rootCredentialsParameter !== undefined) root = parseRootCredentials(values.get(config.rootCredentialsParameter)!, `SSM parameter ${config.rootCredentialsParameter}`)
+  }
+  return { tokenKeys, root }
+}

@@ -1,0 +1,206 @@
+// One run of the thumbprint health check (design.md job 4): every provider of every account, each
+// distinct IdP fetched once, a bounded number of IdPs at a time, each within its own deadline.
+//
+// Per IdP: observe (health-observe.ts), evaluate every provider of the issuer against the observation,
+// write one health record per provider, store the fetched JWKS as the table copy (so cold containers
+// find keys at most one interval old), and emit
+//   - "OIDC Provider Health Changed" for each provider whose status changed, and
+//   - "OIDC Issuer Key Rotation" once per issuer whose key ids or certificate chain changed since the
+//     previous run (the key-refresh function, or any other subscriber, reacts at once).
+// Health records of deleted providers are removed. A failure on one IdP or one record is logged and
+// counted; it never stops the run.
+
+import { DETAIL_TYPES, type EventPublisher, type HealthChangedDetail, type HealthStatus, HEALTH_STATUSES, type KeyRotationDetail, type ServiceEvent } from '../events/service-events.ts'
+import type { Logger } from '../log.ts'
+import { toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
+import type { HealthStore, ProviderHealthRecord } from '../store/health-store.ts'
+import type { JwksCopyStore } from '../store/jwks-copy-store.ts'
+import type { DirectoryProvider, ProviderDirectory } from '../store/provider-directory.ts'
+import { formatUtc } from '../time.ts'
+import { providerArn } from '../validation/oidc-provider-rules.ts'
+import { evaluateProviderHealth, type IssuerObservation, observedChange } from './health-evaluate.ts'
+import { observeIssuer, type ObserveOptions } from './health-observe.ts'
+
+export interface HealthCheckDeps {
+  providerDirectory: Pick<ProviderDirectory, 'scan'>
+  health: Pick<HealthStore, 'get' | 'put' | 'delete'>
+  jwksCopies: Pick<JwksCopyStore, 'put'>
+  publisher: EventPublisher
+  logger: Logger
+}
+
+export interface HealthCheckSettings {
+  /** IdPs observed at once (HEALTH_CHECK_CONCURRENCY). */
+  concurrency: number
+  /** Per-IdP deadline, ms (HEALTH_CHECK_IDP_TIMEOUT_SECONDS). */
+  idpTimeoutMs: number
+  /** CERT_EXPIRY_WARNING_DAYS. */
+  warningDays: number
+  fetchOptions?: ObserveOptions['fetch']
+  now?: () => number
+  /** Aborted (e.g. shortly before the Lambda timeout, or on local shutdown): no new IdP is started. */
+  signal?: AbortSignal
+}
+
+export interface HealthCheckSummary {
+  startedAt: string
+  durationMs: number
+  providers: number
+  issuers: number
+  /** IdPs not started because the run was aborted. */
+  issuersSkipped: number
+  statuses: Record<HealthStatus, number>
+  copiesStored: number
+  orphansRemoved: number
+  events: { published: number; failed: number }
+  /** Store or publish failures (each logged). */
+  errors: number
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; items not started when `signal` aborts are skipped. */
+export async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<number> {
+  let next = 0
+  let skipped = 0
+  const worker = async () => {
+    for (;;) {
+      const i = next++
+      if (i >= items.length) return
+      if (signal?.aborted) {
+        skipped++
+        continue
+      }
+      await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return skipped
+}
+
+export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthCheckSettings): Promise<HealthCheckSummary> {
+  const now = settings.now ?? Date.now
+  const started = now()
+  const { logger } = deps
+  const statuses = Object.fromEntries(HEALTH_STATUSES.map((s) => [s, 0])) as Record<HealthStatus, number>
+  const events: ServiceEvent[] = []
+  let copiesStored = 0
+  let errors = 0
+
+  const { providers, health } = await deps.providerDirectory.scan()
+  const byIssuer = new Map<string, DirectoryProvider[]>()
+  for (const p of providers) {
+    const list = byIssuer.get(p.issuerUrl)
+    if (list === undefined) byIssuer.set(p.issuerUrl, [p])
+    else list.push(p)
+  }
+
+  const checkIssuer = async ([issuer, members]: [string, DirectoryProvider[]]) => {
+    const union = [...new Set(members.flatMap((p) => p.fingerprints))]
+    const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
+    const checkedAt = now()
+    let previous: ProviderHealthRecord | undefined
+    for (const p of members) {
+      try {
+        const old = await deps.health.get(p.accountId, p.name)
+        if (old !== undefined && old.issuerUrl === issuer && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
+        const ev = evaluateProviderHealth(observation, p.fingerprints, checkedAt, settings.warningDays)
+        const changed = old?.status !== ev.status
+        await deps.health.put({
+          accountId: p.accountId,
+          name: p.name,
+          issuerUrl: issuer,
+          status: ev.status,
+          checkedAt,
+          statusChangedAt: changed || old === undefined ? checkedAt : old.statusChangedAt,
+          checkedFingerprints: p.fingerprints,
+          ...(ev.matchedFingerprint === undefined ? {} : { matchedFingerprint: ev.matchedFingerprint }),
+          fingerprintsToAdd: ev.fingerprintsToAdd,
+          ...(ev.matchedCertificate === undefined ? {} : { expiresInDays: ev.matchedCertificate.expiresInDays }),
+          warningDays: settings.warningDays,
+          ...(ev.problem === undefined ? {} : { problem: ev.problem }),
+          keyIds: observation.keyIds,
+          observation,
+        })
+        statuses[ev.status]++
+        if (changed) {
+          const detail: HealthChangedDetail = {
+            accountId: p.accountId,
+            providerName: p.name,
+            providerArn: providerArn(p.accountId, p.name),
+            issuerUrl: issuer,
+            previousStatus: old?.status ?? 'unchecked',
+            status: ev.status,
+            checkedAt: formatUtc(checkedAt),
+            ...(ev.problem === undefined ? {} : { problem: ev.problem }),
+            ...(ev.fingerprintsToAdd.length > 0 ? { fingerprintsToAdd: ev.fingerprintsToAdd } : {}),
+            ...(ev.matchedCertificate === undefined ? {} : { expiresInDays: ev.matchedCertificate.expiresInDays }),
+          }
+          events.push({ detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) })
+          logger.info('provider health changed', { accountId: p.accountId, provider: p.name, issuer, previousStatus: detail.previousStatus, status: ev.status })
+        }
+      } catch (e) {
+        errors++
+        logger.error('health record not written', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
+      }
+    }
+    const change = observedChange(previous?.observation, observation)
+    if (change !== undefined) {
+      const detail: KeyRotationDetail = {
+        issuer,
+        reason: change.reason,
+        observedAt: new Date(observation.observedAt).toISOString(),
+        ...(change.addedKeyIds.length > 0 ? { addedKeyIds: change.addedKeyIds } : {}),
+        ...(change.removedKeyIds.length > 0 ? { removedKeyIds: change.removedKeyIds } : {}),
+      }
+      events.push({ detailType: DETAIL_TYPES.keyRotation, detail, time: new Date(checkedAt) })
+      logger.info('issuer keys or chain changed', { issuer, reason: change.reason, addedKeyIds: change.addedKeyIds, removedKeyIds: change.removedKeyIds })
+    }
+    if (keys !== undefined) {
+      try {
+        if ((await deps.jwksCopies.put(toStoredJwksCopy(keys), now())) === 'stored') copiesStored++
+      } catch (e) {
+        errors++
+        logger.error('JWKS copy not stored', { issuer, error: e as Error })
+      }
+    }
+    logSummaryOfIssuer(logger, issuer, members.length, observation)
+  }
+
+  const issuersSkipped = await forEachBounded([...byIssuer.entries()], settings.concurrency, checkIssuer, settings.signal)
+  if (issuersSkipped > 0) logger.warn('health check stopped before every IdP was checked', { issuersSkipped })
+
+  // Records of providers deleted since they were last checked (index reads lag a little: a record is
+  // only removed when its provider is absent from the same scan that listed the record).
+  const live = new Set(providers.map((p) => `${p.accountId}/${p.name}`))
+  let orphansRemoved = 0
+  for (const h of health) {
+    if (live.has(`${h.accountId}/${h.name}`)) continue
+    try {
+      await deps.health.delete(h.accountId, h.name)
+      orphansRemoved++
+    } catch (e) {
+      errors++
+      logger.error('orphaned health record not removed', { accountId: h.accountId, provider: h.name, error: e as Error })
+    }
+  }
+
+  const published = events.length === 0 ? { published: 0, failed: 0 } : await deps.publisher.publish(events)
+  errors += published.failed
+  return {
+    startedAt: formatUtc(started),
+    durationMs: now() - started,
+    providers: providers.length,
+    issuers: byIssuer.size,
+    issuersSkipped,
+    statuses,
+    copiesStored,
+    orphansRemoved,
+    events: published,
+    errors,
+  }
+}
+
+function logSummaryOfIssuer(logger: Logger, issuer: string, providers: number, o: IssuerObservation) {
+  const fields = { issuer, providers, keyIds: o.keyIds, discoveryLastSent: o.discovery?.lastSentSha1, jwksLastSent: o.jwks?.lastSentSha1 }
+  if (o.problem) logger.warn('IdP check failed', { ...fields, problem: o.problem.kind, stage: o.problem.stage, message: o.problem.message })
+  else logger.debug('IdP checked', fields)
+}

@@ -1,0 +1,238 @@
+// `npx serverless package` (osls), offline, and what it generates: the CloudFormation template (table,
+// schedule, event rule, stream mapping, HTTP APIs, per-function IAM), the four artifacts (one esbuild
+// bundle each, exporting the handler the template names) and their size budget. Slow (~15 s): it
+// bundles all four functions and compiles the template, as a deploy would.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REPO_ROOT, run } from '../e2e/support/processes.ts'
+import { readZip } from './zip.ts'
+
+type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+const SERVERLESS = `${REPO_ROOT}node_modules/.bin/serverless`
+const FUNCTIONS = { management: 'Management', tokenExchange: 'TokenExchange', thumbprintCheck: 'ThumbprintCheck', keyRefresh: 'KeyRefresh' } as const
+const out = mkdtempSync(join(tmpdir(), 'oidc-sts-package-'))
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8')) as Json
+let template: Json
+let R: Json
+
+// Offline and quiet: no AWS credentials or metadata service, no update checks, no interactive setup.
+const offline: NodeJS.ProcessEnv = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'offline',
+  AWS_SECRET_ACCESS_KEY: 'offline',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  SLS_TELEMETRY_DISABLED: '1',
+  SLS_NOTIFICATIONS_MODE: 'off',
+  SLS_INTERACTIVE_SETUP_DISABLE: '1',
+  SLS_DEPRECATION_DISABLE: '*',
+  CI: '1',
+}
+
+/** EventBridge / Lambda filter semantics for the patterns used here: value lists and {prefix}. */
+function matches(pattern: Json, event: Json): boolean {
+  return Object.entries(pattern).every(([k, p]) => {
+    const v = event?.[k]
+    if (Array.isArray(p)) return p.some((alt) => (typeof alt === 'object' && alt !== null ? typeof v === 'string' && v.startsWith(alt.prefix) : v === alt))
+    return typeof v === 'object' && v !== null && matches(p, v)
+  })
+}
+
+/** Every statement of a function's role, flattened. */
+function statementsOf(fn: keyof typeof FUNCTIONS): Json[] {
+  const role = R[`${FUNCTIONS[fn]}Role`]
+  return role.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement).filter((s: Json) => s.Effect === 'Allow')
+}
+const actionsOf = (s: Json): string[] => [].concat(s.Action)
+const grants = (fn: keyof typeof FUNCTIONS, action: string) => statementsOf(fn).filter((s) => actionsOf(s).includes(action))
+const tableArn = { 'Fn::GetAtt': ['Table', 'Arn'] }
+const indexArn = { 'Fn::Sub': '${Table.Arn}/index/byIssuer' }
+
+beforeAll(async () => {
+  const packaged = await run(SERVERLESS, ['package', '--stage', 'test', '--region', 'eu-central-1', '--package', out], offline, 120_000)
+  if (packaged.code !== 0) throw new Error(`serverless package failed:\n${packaged.stdout}\n${packaged.stderr}`)
+  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'))
+  R = template.Resources
+}, 150_000)
+afterAll(() => rmSync(out, { recursive: true, force: true }))
+
+describe('serverless package: the table', () => {
+  it('is on-demand with point-in-time recovery, KMS encryption, TTL on expiresAt, a stream with both images, and the sparse issuer index', () => {
+    const t = R.Table
+    expect(t.Type).toBe('AWS::DynamoDB::Table')
+    expect(t.Properties).toMatchObject({
+      TableName: 'oidc-sts-test',
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      DeletionProtectionEnabled: false,
+    })
+    expect(t.Properties.GlobalSecondaryIndexes).toEqual([{
+      IndexName: 'byIssuer',
+      KeySchema: [{ AttributeName: 'issuerUrl', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] },
+    }])
+    expect(t.DeletionPolicy).toBe('Delete')
+  })
+
+  it('is protected from deletion in prod (per-stage params), where the check also runs more often', async () => {
+    const printed = await run(SERVERLESS, ['print', '--stage', 'prod', '--format', 'json'], offline, 60_000)
+    expect(printed.code, printed.stderr).toBe(0)
+    const prod = JSON.parse(printed.stdout) as Json
+    expect(prod.resources.Resources.Table.Properties.DeletionProtectionEnabled).toBe(true)
+    expect(prod.resources.Resources.Table.DeletionPolicy).toBe('Retain')
+    expect(prod.functions.thumbprintCheck.events[0].schedule.rate).toEqual(['rate(5 minutes)'])
+    expect(prod.functions.tokenExchange.environment.TOKEN_KEYS_PARAMETER).toBe('/oidc-sts/prod/token-keys')
+  }, 60_000)
+})
+
+describe('serverless package: functions and artifacts', () => {
+  it.each(Object.entries(FUNCTIONS))('%s runs nodejs22.x on arm64 with its own role, and its handler exists in its own bundle', (fn, id) => {
+    const f = R[`${id}LambdaFunction`]
+    expect(f.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: `.build/${fn}/index.handler`, Role: { 'Fn::GetAtt': [`${id}Role`, 'Arn'] } })
+    const entries = readZip(readFileSync(join(out, `${fn}.zip`)))
+    // One bundle per function, nothing else in the artifact.
+    expect(entries.map((e) => e.name)).toEqual([`.build/${fn}/index.mjs`])
+    const code = entries[0]!.read().toString('utf8')
+    expect(code).toMatch(/export\s*\{[^}]*\bas handler\b[^}]*\}/)
+  })
+
+  it('keeps token-exchange within 1 MB zipped and smaller than management', () => {
+    const size = (fn: string) => readFileSync(join(out, `${fn}.zip`)).length
+    expect(size('tokenExchange')).toBeLessThanOrEqual(1024 * 1024)
+    expect(size('tokenExchange')).toBeLessThan(size('management'))
+    for (const fn of Object.keys(FUNCTIONS)) expect(size(fn), fn).toBeLessThanOrEqual(1024 * 1024)
+  })
+
+  it('gives the functions parameter names for their secrets, never the secrets', () => {
+    const env = (id: string) => R[`${id}LambdaFunction`].Properties.Environment.Variables as Json
+    expect(env('TokenExchange')).toMatchObject({ TOKEN_KEYS_PARAMETER: '/oidc-sts/test/token-keys', TABLE_NAME: R.Table.Properties.TableName })
+    expect(env('Management')).toMatchObject({ TOKEN_KEYS_PARAMETER: '/oidc-sts/test/token-keys', ROOT_CREDENTIALS_PARAMETER: '/oidc-sts/test/root-credentials' })
+    expect(env('ThumbprintCheck')).toMatchObject({ EVENT_BUS_NAME: R.EventBus.Properties.Name })
+    for (const id of Object.values(FUNCTIONS)) {
+      for (const secret of ['TOKEN_KEYS', 'ROOT_ACCESS_KEY_ID', 'ROOT_ACCESS_KEY_SECRET', 'ROOT_ACCOUNT_ID']) expect(env(id)[secret], `${id} ${secret}`).toBeUndefined()
+    }
+  })
+})
+
+describe('serverless package: triggers', () => {
+  it('serves management and token exchange on two HTTP APIs, one function each (payload v2, $default route)', () => {
+    const apis = Object.entries(R).filter(([, r]) => (r as Json).Type === 'AWS::ApiGatewayV2::Api')
+    expect(apis.map(([k]) => k).sort()).toEqual(['ManagementHttpApi', 'TokenExchangeHttpApi'])
+    for (const id of ['Management', 'TokenExchange']) {
+      expect(R[`${id}Integration`].Properties).toMatchObject({ ApiId: { Ref: `${id}HttpApi` }, IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { 'Fn::GetAtt': [`${id}LambdaFunction`, 'Arn'] } })
+      expect(R[`${id}Route`].Properties).toMatchObject({ ApiId: { Ref: `${id}HttpApi` }, RouteKey: '$default' })
+      expect(R[`${id}InvokePermission`].Properties).toMatchObject({ Principal: 'apigateway.amazonaws.com', FunctionName: { 'Fn::GetAtt': [`${id}LambdaFunction`, 'Arn'] } })
+      expect(R[`${id}InvokePermission`].Properties.SourceArn['Fn::Sub']).toContain(`\${${id}HttpApi}/*`)
+    }
+    // Custom domains are there, switched off by condition until a stage names them.
+    expect(R.StsDomainName).toMatchObject({ Type: 'AWS::ApiGatewayV2::DomainName', Condition: 'HasStsDomain' })
+    expect(R.ManagementApiMapping).toMatchObject({ Condition: 'HasManagementDomain', Properties: { ApiId: { Ref: 'ManagementHttpApi' } } })
+    expect(template.Conditions.HasStsDomain).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] })
+  })
+
+  it('runs the thumbprint check on the stage\'s schedule, one run at a time', () => {
+    const rules = Object.values(R).filter((r) => (r as Json).Type === 'AWS::Events::Rule' && (r as Json).Properties.ScheduleExpression) as Json[]
+    expect(rules).toHaveLength(1)
+    expect(rules[0]!.Properties).toMatchObject({ ScheduleExpression: 'rate(10 minutes)', State: 'ENABLED', Targets: [{ Arn: { 'Fn::GetAtt': ['ThumbprintCheckLambdaFunction', 'Arn'] } }] })
+    expect(R.ThumbprintCheckLambdaFunction.Properties).toMatchObject({ ReservedConcurrentExecutions: 1, Timeout: 300 })
+    // A schedule event (events/schedule.json) comes from aws.events.
+    expect(sample('schedule.json')).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' })
+  })
+
+  it('routes key-rotation events on the service\'s bus to key refresh, and nothing else', () => {
+    const rules = Object.values(R).filter((r) => (r as Json).Type === 'AWS::Events::Rule' && (r as Json).Properties.EventPattern) as Json[]
+    expect(rules).toHaveLength(1)
+    const rule = rules[0]!.Properties
+    expect(rule).toMatchObject({ EventBusName: { Ref: 'EventBus' }, EventPattern: { source: ['oidc-sts'], 'detail-type': ['OIDC Issuer Key Rotation'] } })
+    expect(rule.Targets[0]).toMatchObject({ Arn: { 'Fn::GetAtt': ['KeyRefreshLambdaFunction', 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } } })
+    expect(matches(rule.EventPattern, sample('eventbridge-key-rotation.json'))).toBe(true)
+    expect(matches(rule.EventPattern, sample('eventbridge-health-changed.json'))).toBe(false)
+    expect(matches(rule.EventPattern, sample('schedule.json'))).toBe(false)
+    expect(R.EventBus).toMatchObject({ Type: 'AWS::Events::EventBus', Properties: { Name: 'oidc-sts-test' } })
+  })
+
+  it('maps the table stream to key refresh: partial batch failures, bounded retries, a dead-letter queue, provider items only', () => {
+    const mappings = Object.values(R).filter((r) => (r as Json).Type === 'AWS::Lambda::EventSourceMapping') as Json[]
+    expect(mappings).toHaveLength(1)
+    const m = mappings[0]!.Properties
+    expect(m).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': ['Table', 'StreamArn'] },
+      FunctionName: { 'Fn::GetAtt': ['KeyRefreshLambdaFunction', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      StartingPosition: 'LATEST',
+      MaximumRetryAttempts: 3,
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } } },
+    })
+    const filters = (m.FilterCriteria.Filters as { Pattern: string }[]).map((f) => JSON.parse(f.Pattern) as Json)
+    const passes = (record: Json) => filters.some((f) => matches(f, record))
+    expect(passes(sample('dynamodb-stream-provider-insert.json').Records[0])).toBe(true)
+    expect(passes(sample('dynamodb-stream-provider-modify.json').Records[0])).toBe(true)
+    const nonce = sample('dynamodb-stream-provider-insert.json').Records[0]
+    nonce.dynamodb.Keys = { pk: { S: 'NONCE#LTAI#n' }, sk: { S: 'NONCE' } }
+    expect(passes(nonce)).toBe(false)
+    const removal = { ...sample('dynamodb-stream-provider-insert.json').Records[0], eventName: 'REMOVE' }
+    expect(passes(removal)).toBe(false)
+  })
+})
+
+describe('serverless package: IAM, one least-privilege role per function', () => {
+  it('creates no shared default role and never grants Resource "*"', () => {
+    expect(R.IamRoleLambdaExecution).toBeUndefined()
+    const roles = Object.entries(R).filter(([, r]) => (r as Json).Type === 'AWS::IAM::Role').map(([k]) => k).sort()
+    expect(roles).toEqual(['KeyRefreshRole', 'ManagementRole', 'ThumbprintCheckRole', 'TokenExchangeRole'])
+    for (const fn of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
+      for (const s of statementsOf(fn)) {
+        expect([].concat(s.Resource), `${fn} ${s.Sid}`).not.toContain('*')
+        expect(actionsOf(s).some((a) => a.endsWith(':*') || a === '*'), `${fn} ${s.Sid}`).toBe(false)
+      }
+      // Logs only to the function's own log group.
+      expect(grants(fn, 'logs:PutLogEvents')[0]!.Resource['Fn::Sub']).toMatch(new RegExp(`log-group:/aws/lambda/oidc-sts-test-${fn}:\\*$`))
+    }
+  })
+
+  it('lets token exchange read the table and write only nonces and audit records: it cannot write configuration', () => {
+    const dynamo = statementsOf('tokenExchange').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'])
+    for (const s of dynamo) expect(s.Resource).toEqual(tableArn)
+    expect(grants('tokenExchange', 'dynamodb:PutItem')[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } })
+    expect(grants('tokenExchange', 'dynamodb:BatchWriteItem')[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } })
+    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 'events:PutEvents']) expect(grants('tokenExchange', a), a).toEqual([])
+    expect(grants('tokenExchange', 'ssm:GetParameters')[0]!.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/oidc-sts/test/token-keys' })
+  })
+
+  it('lets management change configuration in the table only, and read its two parameters', () => {
+    const dynamo = statementsOf('management').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
+    for (const s of dynamo) expect(s.Resource).toEqual(tableArn)
+    expect(grants('management', 'ssm:GetParameters')[0]!.Resource.map((r: Json) => r['Fn::Sub'].split(':parameter')[1])).toEqual(['/oidc-sts/test/token-keys', '/oidc-sts/test/root-credentials'])
+    expect(grants('management', 'dynamodb:Scan')).toEqual([])
+    expect(grants('management', 'events:PutEvents')).toEqual([])
+  })
+
+  it('lets the thumbprint check scan the issuer index, write health records and JWKS copies, and publish to the bus', () => {
+    expect(grants('thumbprintCheck', 'dynamodb:Scan')).toEqual([expect.objectContaining({ Resource: indexArn })])
+    expect(grants('thumbprintCheck', 'events:PutEvents')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } })])
+    const leading = (a: string) => grants('thumbprintCheck', a).map((s) => s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).flat().sort()
+    expect(leading('dynamodb:PutItem')).toEqual(['ACCOUNT#*', 'JWKS#*'])
+    expect(leading('dynamodb:DeleteItem')).toEqual(['ACCOUNT#*'])
+    for (const a of ['dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'ssm:GetParameters']) expect(grants('thumbprintCheck', a), a).toEqual([])
+  })
+
+  it('lets key refresh read the stream, query the index, write JWKS copies only, and dead-letter', () => {
+    expect(grants('keyRefresh', 'dynamodb:Query')).toEqual([expect.objectContaining({ Resource: indexArn })])
+    const stream = statementsOf('keyRefresh').find((s) => actionsOf(s).includes('dynamodb:GetRecords'))!
+    expect(actionsOf(stream).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'])
+    expect(stream.Resource).toEqual({ 'Fn::GetAtt': ['Table', 'StreamArn'] })
+    for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem']) {
+      expect(grants('keyRefresh', a).map((s) => s.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JWKS#*'] } }])
+    }
+    expect(grants('keyRefresh', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } })])
+    for (const a of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'events:PutEvents']) expect(grants('keyRefresh', a), a).toEqual([])
+  })
+})

@@ -1,0 +1,114 @@
+// Each way an IdP can fail the health check, with real local HTTPS IdPs: unreachable (refused, HTTP 5xx,
+// hanging past the per-IdP deadline, untrusted chain), invalid-discovery, invalid-jwks, and a matched
+// certificate expiring within the warning window. One hanging IdP does not stall the run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../local/dynamodb-local.ts'
+import { InProcessBus } from '../../shared/events/in-process-bus.ts'
+import { runHealthCheck, type HealthCheckSettings } from '../../shared/services/health-check.ts'
+import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
+import { startTestService, type TestService } from '../support/service.ts'
+import { createRootCa, createTestPki, issueIntermediate, issueLeaf, type TestPki } from '../support/test-ca.ts'
+import { OIDC_STS, recordingLogger, registerProvider } from './support.ts'
+
+const DAY = 86_400_000
+let pki: TestPki
+let expiringPki: TestPki
+let untrustedPki: TestPki
+const idps: Record<string, HttpsIdp> = {}
+let closedIssuer: string
+let svc: TestService
+let settings: HealthCheckSettings
+const logger = recordingLogger()
+const bus = new InProcessBus({ logger })
+const fingerprintOf: Record<string, string> = {}
+
+const health = async (name: string) => {
+  const res = await svc.call('GetOIDCProviderHealth', OIDC_STS, { OIDCProviderName: name })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+  return res.body.OIDCProviderHealth as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+beforeAll(async () => {
+  pki = await createTestPki('failures')
+  untrustedPki = await createTestPki('untrusted')
+  // A chain whose intermediate (the registered thumbprint) expires in 10 days.
+  const root = await createRootCa('expiring Root CA')
+  const intermediate = await issueIntermediate(root, 'expiring Intermediate CA', { notAfter: new Date(Date.now() + 10 * DAY + 3_600_000) })
+  const leaf = await issueLeaf(intermediate, { notAfter: new Date(Date.now() + 9 * DAY) })
+  expiringPki = { root, intermediate, leaf, leafAndIntermediatePem: leaf.certPem + intermediate.certPem }
+
+  const keys = [makeSigningKey('k1').jwk]
+  const start = async (name: string, p: TestPki = pki) => {
+    idps[name] = await startHttpsIdp({ pki: p, keys, issuerPath: `/${name}` })
+    fingerprintOf[name] = p.intermediate.sha1
+  }
+  await Promise.all(['good', 'hanging', 'noJwksUri', 'otherIssuer', 'badJwks', 'noKeys', 'down'].map((n) => start(n)))
+  await start('expiring', expiringPki)
+  await start('untrusted', untrustedPki)
+  idps.hanging!.route(idps.hanging!.discoveryPath, { mode: 'hang' })
+  idps.noJwksUri!.setDiscovery({ jwks_uri: undefined })
+  idps.otherIssuer!.setDiscovery({ issuer: 'https://idp.elsewhere.example' })
+  idps.badJwks!.route(idps.badJwks!.jwksPath, { body: 'this is not JSON' })
+  idps.noKeys!.setKeys([])
+  idps.down!.route(idps.down!.discoveryPath, { status: 503, body: { error: 'maintenance' } })
+  closedIssuer = `https://127.0.0.1:${await freePort()}/closed`
+
+  const ca = [pki.root.certPem, expiringPki.root.certPem]
+  svc = await startTestService({ env: { ALLOW_PRIVATE_ISSUERS: 'true' }, fetchOptions: { ca } })
+  settings = { concurrency: 3, idpTimeoutMs: 1_500, warningDays: 30, fetchOptions: { ca, allowPrivate: true } }
+  for (const [name, idp] of Object.entries(idps)) {
+    await registerProvider(svc, { account: svc.root.AccountId, name, issuer: idp.issuer, fingerprints: [fingerprintOf[name]!] })
+  }
+  await registerProvider(svc, { account: svc.root.AccountId, name: 'closed', issuer: closedIssuer, fingerprints: [pki.intermediate.sha1] })
+})
+afterAll(async () => {
+  await svc?.close()
+  await Promise.all(Object.values(idps).map((i) => i.close()))
+})
+
+describe('health check failure statuses', () => {
+  it('gives each provider the status of its IdP\'s failure, within the per-IdP deadline', async () => {
+    const summary = await runHealthCheck({ ...svc.stores, publisher: bus, logger }, settings)
+    expect(summary).toMatchObject({ providers: 10, issuers: 10, errors: 0 })
+    // The hanging IdP is cut at 1.5 s, well before the fetcher's own 5 s total timeout.
+    expect(summary.durationMs).toBeLessThan(5_000)
+
+    expect(await health('good')).toMatchObject({ Status: 'ok', KeyIds: 'k1' })
+    expect(await health('hanging')).toMatchObject({ Status: 'unreachable', Problem: expect.stringContaining('within the health check\'s 1.5 s') })
+    expect(await health('noJwksUri')).toMatchObject({ Status: 'invalid-discovery', Problem: expect.stringContaining('jwks_uri') })
+    expect(await health('otherIssuer')).toMatchObject({ Status: 'invalid-discovery', Problem: expect.stringContaining('https://idp.elsewhere.example') })
+    expect(await health('badJwks')).toMatchObject({ Status: 'invalid-jwks', Problem: expect.stringContaining('not valid JSON') })
+    const noKeys = await health('noKeys')
+    expect(noKeys).toMatchObject({ Status: 'invalid-jwks', Problem: expect.stringContaining('no usable signing key'), KeyIds: '' })
+    // The chain was observed all the same.
+    expect(noKeys.JwksEndpoint.MatchedFingerprint).toBe(pki.intermediate.sha1)
+    expect(await health('down')).toMatchObject({ Status: 'unreachable', Problem: expect.stringContaining('status 503') })
+    expect(await health('closed')).toMatchObject({ Status: 'unreachable' })
+    // Not trusted by the trust store: unreachable, and the chain as sent is shown for the operator.
+    const untrusted = await health('untrusted')
+    expect(untrusted).toMatchObject({ Status: 'unreachable', Problem: expect.stringContaining('certificate chain') })
+    expect(untrusted.DiscoveryEndpoint.LastSentFingerprint).toBe(untrustedPki.intermediate.sha1)
+  })
+
+  it('reports certificate-expiring with the days left when the matched certificate expires within the window', async () => {
+    const expiring = await health('expiring')
+    expect(expiring).toMatchObject({ Status: 'certificate-expiring', MatchedFingerprint: expiringPki.intermediate.sha1, CertificateExpiresInDays: 10 })
+    expect(expiring.Problem).toContain('expiring Intermediate CA')
+    expect(expiring.CertificateExpiration).toBe(expiringPki.intermediate.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z'))
+    expect(bus.published('OIDC Provider Health Changed').map((e) => e.detail)).toContainEqual(expect.objectContaining({ providerName: 'expiring', status: 'certificate-expiring', expiresInDays: 10 }))
+  })
+
+  it('is ok with a warning window shorter than the days left', async () => {
+    await runHealthCheck({ ...svc.stores, publisher: bus, logger }, { ...settings, warningDays: 7 })
+    expect(await health('expiring')).toMatchObject({ Status: 'ok', CertificateExpiresInDays: 10 })
+  })
+
+  it('starts no further IdP once aborted, and writes nothing for them', async () => {
+    const before = await svc.stores.health.get(svc.root.AccountId, 'good')
+    const controller = new AbortController()
+    controller.abort()
+    const summary = await runHealthCheck({ ...svc.stores, publisher: bus, logger }, { ...settings, signal: controller.signal })
+    expect(summary).toMatchObject({ issuers: 10, issuersSkipped: 10, errors: 0 })
+    expect((await svc.stores.health.get(svc.root.AccountId, 'good'))?.checkedAt).toBe(before?.checkedAt)
+  })
+})

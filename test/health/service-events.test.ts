@@ -1,0 +1,104 @@
+// The event bus: the EventBridge publisher (through its client seam: batches of 10, refused entries
+// retried once, the rest logged), the in-process bus (EventBridge envelopes, async in-order delivery,
+// drain, close), and the validation of incoming key-rotation events against the sample in events/.
+import { readFileSync } from 'node:fs'
+import type { PutEventsCommand } from '@aws-sdk/client-eventbridge'
+import { describe, expect, it } from 'vitest'
+import { EventBridgePublisher } from '../../shared/events/eventbridge-publisher.ts'
+import { InProcessBus } from '../../shared/events/in-process-bus.ts'
+import { DETAIL_TYPES, EVENT_SOURCE, parseKeyRotationEvent, type ServiceEvent } from '../../shared/events/service-events.ts'
+import { recordingLogger } from './support.ts'
+
+const sample = JSON.parse(readFileSync(new URL('../../events/eventbridge-key-rotation.json', import.meta.url), 'utf8'))
+const events = (n: number): ServiceEvent[] => Array.from({ length: n }, (_, i) => ({ detailType: DETAIL_TYPES.keyRotation, detail: { issuer: `https://idp${i}.example.com` } }))
+
+describe('EventBridgePublisher', () => {
+  it('sends at most 10 entries per PutEvents to the bus, with source oidc-sts and JSON details', async () => {
+    const calls: PutEventsCommand['input'][] = []
+    const client = { send: async (c: PutEventsCommand) => (calls.push(c.input), { FailedEntryCount: 0, Entries: c.input.Entries!.map(() => ({ EventId: 'x' })) }) }
+    const publisher = new EventBridgePublisher({ busName: 'oidc-sts-test', region: 'eu-central-1', logger: recordingLogger(), client: client as never })
+    expect(await publisher.publish(events(23))).toEqual({ published: 23, failed: 0 })
+    expect(calls.map((c) => c.Entries!.length)).toEqual([10, 10, 3])
+    expect(calls[0]!.Entries![0]).toMatchObject({ EventBusName: 'oidc-sts-test', Source: EVENT_SOURCE, DetailType: 'OIDC Issuer Key Rotation', Detail: '{"issuer":"https://idp0.example.com"}' })
+  })
+
+  it('retries refused entries once and logs, with their detail, those still refused', async () => {
+    const logger = recordingLogger()
+    let attempt = 0
+    const client = {
+      send: async (c: PutEventsCommand) => {
+        attempt++
+        // First call: entries 1 and 3 refused; second call (the two retried): the first of them refused again.
+        const refused = attempt === 1 ? [1, 3] : [0]
+        return { FailedEntryCount: refused.length, Entries: c.input.Entries!.map((_, i) => (refused.includes(i) ? { ErrorCode: 'InternalFailure' } : { EventId: 'x' })) }
+      },
+    }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
+    expect(await publisher.publish(events(4))).toEqual({ published: 3, failed: 1 })
+    expect(logger.find('event not delivered to EventBridge')).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ detail: '{"issuer":"https://idp1.example.com"}' }) })])
+  })
+
+  it('counts every event as failed when the bus stays unreachable, without throwing', async () => {
+    const logger = recordingLogger()
+    const client = { send: async () => { throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }) } }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
+    expect(await publisher.publish(events(2))).toEqual({ published: 0, failed: 2 })
+    expect(logger.find('PutEvents failed')).toHaveLength(2)
+  })
+})
+
+describe('InProcessBus', () => {
+  it('delivers EventBridge-shaped envelopes to the subscribers of the detail-type, in order, after publish returns', async () => {
+    const logger = recordingLogger()
+    const bus = new InProcessBus({ logger })
+    const seen: string[] = []
+    bus.subscribe(DETAIL_TYPES.keyRotation, async (e) => {
+      seen.push((e.detail as { issuer: string }).issuer)
+      expect(e).toMatchObject({ version: '0', source: 'oidc-sts', 'detail-type': 'OIDC Issuer Key Rotation', time: expect.stringMatching(/Z$/), id: expect.any(String) })
+    })
+    bus.subscribe(DETAIL_TYPES.healthChanged, () => { throw new Error('not this one') })
+    await bus.publish(events(3))
+    expect(seen).toEqual([])
+    expect(await bus.drain()).toBe(true)
+    expect(seen).toEqual(['https://idp0.example.com', 'https://idp1.example.com', 'https://idp2.example.com'])
+    expect(logger.find('event published')).toHaveLength(3)
+  })
+
+  it('logs a failing subscriber and keeps delivering; delivers nothing after close', async () => {
+    const logger = recordingLogger()
+    const bus = new InProcessBus({ logger })
+    let calls = 0
+    bus.subscribe(DETAIL_TYPES.keyRotation, () => {
+      calls++
+      throw new Error('consumer broke')
+    })
+    await bus.publish(events(2))
+    await bus.drain()
+    expect(calls).toBe(2)
+    expect(logger.find('event delivery failed')).toHaveLength(2)
+    bus.close()
+    await bus.publish(events(1))
+    await bus.drain()
+    expect(calls).toBe(2)
+    expect(bus.published()).toHaveLength(3)
+  })
+})
+
+describe('parseKeyRotationEvent', () => {
+  it('accepts the sample, with observedAt as the instant a copy must postdate', () => {
+    expect(parseKeyRotationEvent(sample)).toEqual({ issuer: 'https://idp.example.com', notBefore: Date.parse('2026-11-28T10:04:59.120Z'), reason: 'key-ids-changed', eventId: sample.id })
+  })
+
+  it('without observedAt, uses the end of the event\'s time second', () => {
+    const { observedAt: _o, ...detail } = sample.detail
+    expect(parseKeyRotationEvent({ ...sample, detail })).toMatchObject({ notBefore: Date.parse('2026-11-28T10:05:01Z') })
+  })
+
+  it.each([
+    [{ ...sample, detail: { ...sample.detail, issuer: 'https://idp.example.com/?x=1' } }, 'not an https issuer URL'],
+    [{ ...sample, detail: { ...sample.detail, issuer: `https://${'a'.repeat(260)}.com` } }, 'not an https issuer URL'],
+    [{ ...sample, time: 'later', detail: { issuer: 'https://idp.example.com' } }, 'no valid time'],
+  ])('refuses %#', (event, reason) => {
+    expect(parseKeyRotationEvent(event)).toEqual({ rejected: expect.stringContaining(reason) })
+  })
+})

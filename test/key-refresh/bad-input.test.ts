@@ -1,0 +1,137 @@
+// Malformed key-refresh input, against the real store and a real IdP: every bad event is refused with a
+// logged reason, every bad stream record is reported in batchItemFailures while the good ones are
+// processed, and none of it writes to the table.
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { KeyRefresher } from '../../shared/services/key-refresh.ts'
+import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
+import { startTestService, type TestService } from '../support/service.ts'
+import { createTestPki, type TestPki } from '../support/test-ca.ts'
+import { recordingLogger, registerProvider } from '../health/support.ts'
+
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8'))
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T
+
+let pki: TestPki
+let idp: HttpsIdp
+let svc: TestService
+let refresher: KeyRefresher
+let logger = recordingLogger()
+let goodRecord: Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function jwksItems(): Promise<unknown[]> {
+  const out = await svc.stores.documentClient.send(new ScanCommand({ TableName: svc.stores.table.table.getName(), FilterExpression: 'begins_with(pk, :j)', ExpressionAttributeValues: { ':j': 'JWKS#' } }))
+  return out.Items ?? []
+}
+
+beforeAll(async () => {
+  pki = await createTestPki('bad-input')
+  idp = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk] })
+  svc = await startTestService({ env: { ALLOW_PRIVATE_ISSUERS: 'true' } })
+  await registerProvider(svc, { account: svc.root.AccountId, name: 'ci', issuer: idp.issuer, fingerprints: [pki.intermediate.sha1] })
+  const insert = sample('dynamodb-stream-provider-insert.json')
+  goodRecord = insert.Records[0]
+  const d = goodRecord.dynamodb
+  d.Keys.pk.S = d.NewImage.pk.S = `ACCOUNT#${svc.root.AccountId}`
+  d.NewImage.accountId.S = svc.root.AccountId
+  d.Keys.sk.S = d.NewImage.sk.S = 'OIDCPROVIDER#ci'
+  d.NewImage.name.S = 'ci'
+  d.NewImage.issuerUrl.S = idp.issuer
+  d.NewImage.fingerprints.L = [{ S: pki.intermediate.sha1 }]
+  d.ApproximateCreationDateTime = Math.floor(Date.now() / 1000)
+})
+beforeEach(() => {
+  logger = recordingLogger()
+  refresher = new KeyRefresher({ ...svc.stores, logger }, { fetchOptions: { ca: pki.root.certPem, allowPrivate: true } })
+})
+afterAll(async () => {
+  await svc?.close()
+  await idp?.close()
+})
+
+const event = (over: Record<string, unknown> = {}, detail: Record<string, unknown> | null = { issuer: idp.issuer }) => ({ ...sample('eventbridge-key-rotation.json'), detail, ...over })
+
+describe('key refresh refuses malformed EventBridge events', () => {
+  it.each([
+    ['no issuer in the detail', () => event({}, { reason: 'announced' }), 'names no issuer'],
+    ['an issuer that is not an https URL', () => event({}, { issuer: 'http://idp.example.com' }), 'not an https issuer URL'],
+    ['an issuer that is not a string', () => event({}, { issuer: ['https://idp.example.com'] }), 'not an https issuer URL'],
+    ['no detail', () => event({}, null), 'no detail object'],
+    ['another source', () => event({ source: 'aws.events' }), 'source'],
+    ['another detail-type', () => event({ 'detail-type': 'Scheduled Event' }), 'detail-type'],
+    ['an unknown reason', () => event({}, { issuer: idp.issuer, reason: 'because' }), 'reason must be one of'],
+    ['an observedAt that is no time', () => event({}, { issuer: idp.issuer, observedAt: 'yesterday' }), 'observedAt'],
+    ['an issuer no provider registers', () => event({}, { issuer: 'https://idp.unknown.example' }), 'no OIDC provider is registered'],
+  ])('%s', async (_name, make, reason) => {
+    const requests = idp.requests(idp.jwksPath)
+    const result = await refresher.handleEventBridge(make())
+    expect(result).toMatchObject({ status: 'rejected', reason: expect.stringContaining(reason) })
+    expect(logger.find('event rejected')).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ reason: expect.stringContaining(reason) }) })])
+    expect(idp.requests(idp.jwksPath)).toBe(requests)
+    expect(await jwksItems()).toEqual([])
+  })
+
+  it.each([[null], ['a string'], [[1, 2]], [{}]])('refuses %j as neither trigger', async (e) => {
+    expect(await refresher.handle(e)).toMatchObject({ status: 'rejected' })
+    expect(await jwksItems()).toEqual([])
+  })
+})
+
+describe('key refresh reports bad stream records per record', () => {
+  it('fails exactly the bad records, processes the good one, and ignores other items and deletions', async () => {
+    let seq = 100
+    const rec = (mutate: (r: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const r = clone(goodRecord)
+      r.dynamodb.SequenceNumber = String(++seq)
+      mutate(r)
+      return r
+    }
+    const good = rec(() => {})
+    const notDynamo = rec((r) => { r.eventSource = 'aws:kinesis' })
+    const garbageImage = rec((r) => { r.dynamodb.NewImage.issuerUrl = { N: 'not a number' } })
+    const unknownType = rec((r) => { r.dynamodb.NewImage.description = { B: 'AAAA' } })
+    const noIssuer = rec((r) => { delete r.dynamodb.NewImage.issuerUrl })
+    const badFingerprints = rec((r) => { r.dynamodb.NewImage.fingerprints = { S: 'abc' } })
+    const noImage = rec((r) => { delete r.dynamodb.NewImage })
+    const wrongAccount = rec((r) => { r.dynamodb.NewImage.accountId = { S: '9999999999999999' } })
+    const unknownEvent = rec((r) => { r.eventName = 'UPSERT' })
+    const noKeys = rec((r) => { r.dynamodb.Keys = 'pk' })
+    const noSequence = rec((r) => { delete r.dynamodb.SequenceNumber; r.dynamodb.NewImage = 7 })
+    const nonce = rec((r) => {
+      r.dynamodb.Keys = { pk: { S: 'NONCE#LTAIabc#n1' }, sk: { S: 'NONCE' } }
+      r.dynamodb.NewImage = { pk: { S: 'NONCE#LTAIabc#n1' }, sk: { S: 'NONCE' }, expiresAt: { N: '1' } }
+    })
+    const removal = rec((r) => { r.eventName = 'REMOVE'; r.dynamodb.OldImage = r.dynamodb.NewImage; delete r.dynamodb.NewImage })
+    const batch = { Records: [notDynamo, garbageImage, 'not a record', good, unknownType, noIssuer, badFingerprints, noImage, wrongAccount, unknownEvent, noKeys, noSequence, nonce, removal] }
+
+    const result = await refresher.handleStream(batch)
+    const bad = [notDynamo, garbageImage, unknownType, noIssuer, badFingerprints, noImage, wrongAccount, unknownEvent, noKeys]
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad.map((r) => r.dynamodb.SequenceNumber).sort())
+    // Every refusal is logged with its reason (the two without a sequence number included).
+    const refusals = logger.find('stream record rejected')
+    expect(refusals).toHaveLength(bad.length + 2)
+    expect(refusals.every((l) => typeof l.fields.reason === 'string' && (l.fields.reason as string).length > 0)).toBe(true)
+    expect(refusals.map((l) => l.fields.reason)).toContainEqual(expect.stringContaining('not valid DynamoDB JSON'))
+    // The good record was processed all the same: exactly one copy, for its issuer.
+    const items = await jwksItems()
+    expect(items).toHaveLength(1)
+    expect(items[0]).toMatchObject({ pk: `JWKS#${idp.issuer}`, keyIds: ['k1'] })
+  })
+
+  it('answers a batch without Records with no failures and a logged reason', async () => {
+    expect(await refresher.handleStream({ records: [] })).toEqual({ batchItemFailures: [] })
+    expect(logger.find('event rejected')[0]?.fields.reason).toContain('no Records array')
+  })
+
+  it('logs an IdP failure of a valid record without failing it (the health check reports the IdP)', async () => {
+    const unreachable = clone(goodRecord)
+    unreachable.dynamodb.SequenceNumber = '900'
+    unreachable.dynamodb.ApproximateCreationDateTime = Math.floor(Date.now() / 1000) + 10
+    const noTrust = new KeyRefresher({ ...svc.stores, logger }, { fetchOptions: { allowPrivate: true } }) // the test CA is not trusted here
+    const before = await jwksItems()
+    expect(await noTrust.handleStream({ Records: [unreachable] })).toEqual({ batchItemFailures: [] })
+    expect(logger.find('JWKS refresh failed at the IdP')[0]?.fields).toMatchObject({ issuer: idp.issuer, kind: 'certificate-invalid' })
+    expect(await jwksItems()).toEqual(before)
+  })
+})
