@@ -1,0 +1,102 @@
+// Counting assertions behind BENCHMARKS.md (issue 6): DynamoDB requests per exchange and per call
+// signed with STS credentials, and the batching of the audit table copy. Counted with a middleware on
+// the service's real DynamoDB client against DynamoDB Local; no timing is asserted.
+import { PutItemCommand } from 'dynamodb-toolbox'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { countCommands } from '../../bench/lib/ddb-middleware.ts'
+import { type AuditRecord, AuditSink } from '../../shared/audit/audit-log.ts'
+import { createLogger } from '../../shared/log.ts'
+import { AuditStore } from '../../shared/store/audit-store.ts'
+import { createExchangeFixture, type ExchangeFixture, STS } from '../support/exchange-fixture.ts'
+
+const now = new Date()
+let fx: ExchangeFixture
+let table: ReturnType<typeof countCommands>
+
+beforeAll(async () => {
+  fx = await createExchangeFixture({ clock: () => now })
+  table = countCommands(fx.svc.stores.documentClient)
+})
+afterAll(async () => {
+  await fx?.close()
+})
+
+const record = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
+  time: now.getTime(),
+  requestId: `REQ-${i}-${Math.random()}`,
+  accountId: fx.account,
+  sourceIp: '203.0.113.7',
+  outcome: 'Success',
+  ...over,
+})
+
+describe('table requests (counts behind BENCHMARKS.md)', () => {
+  it('a cold exchange reads its configuration; 50 warm ones read nothing and write the audit copy in 2 batches', async () => {
+    table.reset()
+    expect((await fx.exchange({ OIDCToken: fx.idToken() })).status).toBe(200)
+    await fx.svc.app.sts.audit.flush()
+    const cold = table.counts()
+    expect(cold.GetItem).toBeGreaterThanOrEqual(2) // provider and role (and a look for a stored JWKS copy)
+    expect(Object.keys(cold).filter((op) => op !== 'GetItem' && op !== 'BatchWriteItem')).toEqual([])
+
+    table.reset()
+    for (let i = 0; i < 50; i++) expect((await fx.exchange({ OIDCToken: fx.idToken() })).status).toBe(200)
+    await fx.svc.app.sts.audit.flush()
+    // 50 records: two full batches of 25, nothing else (the cold exchange's record was flushed above).
+    expect(table.counts()).toEqual({ BatchWriteItem: 2 })
+  })
+
+  it('resolving STS credentials reads nothing: a GetCallerIdentity signed with them writes its nonce and that is all', async () => {
+    const { body } = await fx.exchange({ OIDCToken: fx.idToken() })
+    await fx.svc.app.sts.audit.flush()
+    const creds = { accessKeyId: body.Credentials.AccessKeyId, secret: body.Credentials.AccessKeySecret, securityToken: body.Credentials.SecurityToken }
+    for (let i = 0; i < 3; i++) {
+      table.reset()
+      const who = await fx.svc.call('GetCallerIdentity', STS, {}, creds)
+      expect(who.status).toBe(200)
+      expect(table.counts()).toEqual({ PutItem: 1 })
+    }
+  })
+})
+
+describe('audit table copy on Lambda: AuditSink.flushIfDue', () => {
+  it('writes only a full batch or an old buffer, and waits for a write in flight', async () => {
+    const sink = new AuditSink({ logger: createLogger('silent'), store: fx.svc.stores.audit, flushIntervalMs: 1000 })
+    table.reset()
+    for (let i = 0; i < 24; i++) sink.record(record(i))
+    await sink.flushIfDue()
+    expect(table.counts()).toEqual({})
+    expect(sink.pending).toBe(24)
+    sink.record(record(24)) // the 25th starts the write...
+    await sink.flushIfDue() // ...and this waits for it
+    expect(table.counts()).toEqual({ BatchWriteItem: 1 })
+    expect(sink.pending).toBe(0)
+
+    sink.record(record(25))
+    await sink.flushIfDue(Date.now() + 500)
+    expect(sink.pending).toBe(1)
+    await sink.flushIfDue(Date.now() + 1000)
+    expect(sink.pending).toBe(0)
+    expect(table.counts()).toEqual({ BatchWriteItem: 2 })
+  })
+
+  it('writes the same items as the Audit entity would (the write path skips dynamodb-toolbox for speed)', () => {
+    const store = new AuditStore(fx.svc.stores.table, 30) as unknown as {
+      entity: { build: (c: typeof PutItemCommand) => { item: (r: object) => { params: () => { Item: Record<string, unknown> } } } }
+      itemOf: (r: AuditRecord) => Record<string, unknown>
+    }
+    const full = record(1, { providerArn: 'acs:ram::1:oidc-provider/ci', roleArn: 'acs:ram::1:role/r', sessionName: 's', sub: 'x'.repeat(300), jti: 'j'.repeat(200), outcome: 'Failure', errorCode: 'AuthenticationFail.OIDCToken.Expired' })
+    for (const r of [record(0), full]) {
+      const iso = new Date(r.time).toISOString()
+      const viaEntity = store.entity.build(PutItemCommand).item({
+        ...r,
+        sub: r.sub?.slice(0, 256),
+        jti: r.jti?.slice(0, 128),
+        day: iso.slice(0, 10),
+        at: `${iso}#${r.requestId}`,
+        expiresAt: Math.floor(r.time / 1000) + 30 * 86400,
+      }).params().Item
+      expect(store.itemOf(r)).toEqual(viaEntity)
+    }
+  })
+})
