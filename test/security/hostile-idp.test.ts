@@ -59,8 +59,11 @@ afterAll(async () => {
   await svc?.close()
 })
 
+// Each IdP gets its own issuer path: the OS may hand a closed IdP's port to a new one, and IssuerUrls
+// are unique per account.
+let idpCount = 0
 async function idp(p: TestPki, keys = [badKey.jwk]): Promise<HttpsIdp> {
-  const i = await startHttpsIdp({ pki: p, keys })
+  const i = await startHttpsIdp({ pki: p, keys, issuerPath: `/idp-${++idpCount}` })
   opened.push(i)
   return i
 }
@@ -361,7 +364,7 @@ describe('SSRF through the exchange (ALLOW_PRIVATE_ISSUERS=false)', () => {
   })
 
   it('the same issuer is served when private issuers are allowed (the guard, not the IdP, refused)', async () => {
-    const issuer = `https://127.0.0.1:${target.port}`
+    const issuer = target.issuer // https://127.0.0.1:<port>/idp-<n>
     await register(svc, 'ssrf-allowed', issuer)
     const answer = await exchange(svc, 'ssrf-allowed', token(issuer, badKey))
     expect(answer.status, answer.raw.slice(0, 300)).toBe(200)
