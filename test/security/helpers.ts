@@ -3,17 +3,7 @@
 
 import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { expect } from 'vitest'
-import { loadConfig } from '../../shared/config.ts'
-import { createLogger, type Logger } from '../../shared/log.ts'
-import { managementActions } from '../../shared/management-app.ts'
-import { bootstrapOperatorAccount, generateAccessKey, generateAccountId, type RootCredentials } from '../../shared/services/accounts.ts'
-import { buildServiceApp, type ServiceAppOptions } from '../../shared/service-app.ts'
-import { stsActions } from '../../shared/services/sts-actions.ts'
-import { openStores, type Stores } from '../../shared/store/stores.ts'
-import type { TestService } from '../support/service.ts'
-import { testTokenKeys } from '../support/service.ts'
-import { signRpc } from '../support/sign.ts'
-import { createTestTable } from '../support/store.ts'
+import type { Stores } from '../../shared/store/stores.ts'
 
 export type Item = Record<string, unknown> & { pk: string; sk: string }
 
@@ -135,56 +125,3 @@ export function expectNoCredentials(body: object, raw: string): void {
   expect(raw).not.toMatch(/AccessKeySecret|SecurityToken|STS\.[1-9A-HJ-NP-Za-km-z]{10}/)
 }
 
-/**
- * startTestService with the logger (and anything else in `app`) chosen by the test: same table set-up,
- * bootstrap, actions and private JWKS cache.
- */
-export async function startServiceWith(opts: {
-  logger?: Logger
-  env?: Record<string, string>
-  clock?: () => Date
-  fetchOptions?: ServiceAppOptions['fetchOptions']
-}): Promise<TestService> {
-  const { endpoint, tableName } = await createTestTable('sec')
-  const config = loadConfig({
-    TABLE_NAME: tableName,
-    DYNAMODB_ENDPOINT: endpoint,
-    LOG_LEVEL: 'debug',
-    RATE_LIMIT_SOURCE_PER_SECOND: '100000',
-    RATE_LIMIT_SOURCE_BURST: '100000',
-    RATE_LIMIT_PROVIDER_PER_SECOND: '100000',
-    RATE_LIMIT_PROVIDER_BURST: '100000',
-    ...opts.env,
-  })
-  const stores = openStores(config)
-  const key = generateAccessKey()
-  const root: RootCredentials = { AccountId: generateAccountId(), AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }
-  await bootstrapOperatorAccount(stores.accounts, root, Date.now())
-  const app = buildServiceApp({
-    config,
-    stores,
-    logger: opts.logger ?? createLogger('silent'),
-    tokenKeys: testTokenKeys(),
-    actions: [...managementActions(), ...stsActions],
-    jwks: 'private',
-    ...(opts.fetchOptions ? { fetchOptions: opts.fetchOptions } : {}),
-    ...(opts.clock ? { clock: opts.clock } : {}),
-  })
-  await app.ready()
-  const rootCreds = { accessKeyId: root.AccessKeyId, secret: root.AccessKeySecret }
-  return {
-    app,
-    stores,
-    root,
-    rootCreds,
-    async call(action, version, params = {}, creds = rootCreds) {
-      const req = signRpc({ creds, action, version, params, ...(opts.clock ? { date: opts.clock() } : {}) })
-      const res = await app.inject({ method: req.method, url: req.url, headers: req.headers, payload: req.payload })
-      return { status: res.statusCode, body: res.json() }
-    },
-    close: async () => {
-      await app.close()
-      stores.documentClient.destroy()
-    },
-  }
-}

@@ -17,7 +17,7 @@ import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-i
 import { IMS, type TestService } from '../support/service.ts'
 import { signRpc, type Credentials, type SignedRequest } from '../support/sign.ts'
 import { createTestPki } from '../support/test-ca.ts'
-import { startServiceWith } from './helpers.ts'
+import { startTestService } from '../support/service.ts'
 
 const lines: string[] = []
 let svc: TestService
@@ -38,7 +38,7 @@ const remember = (what: string, value: string | undefined, slices = false) => {
 beforeAll(async () => {
   const pki = await createTestPki('logs')
   idp = await startHttpsIdp({ pki, keys: [key.jwk] })
-  svc = await startServiceWith({
+  svc = await startTestService({
     logger: createLogger('debug', (line) => lines.push(line)),
     env: { ALLOW_PRIVATE_ISSUERS: 'true' },
     fetchOptions: { ca: pki.root.certPem },

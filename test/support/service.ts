@@ -3,7 +3,7 @@
 
 import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../../shared/config.ts'
-import { createLogger } from '../../shared/log.ts'
+import { createLogger, type Logger } from '../../shared/log.ts'
 import { managementActions } from '../../shared/management-app.ts'
 import { bootstrapOperatorAccount, generateAccessKey, generateAccountId, type RootCredentials } from '../../shared/services/accounts.ts'
 import { buildServiceApp, type ServiceAppOptions } from '../../shared/service-app.ts'
@@ -23,7 +23,7 @@ export interface TestService {
   close(): Promise<void>
 }
 
-export async function startTestService(opts: { clock?: () => Date; env?: Record<string, string>; fetchOptions?: ServiceAppOptions['fetchOptions'] } = {}): Promise<TestService> {
+export async function startTestService(opts: { clock?: () => Date; env?: Record<string, string>; fetchOptions?: ServiceAppOptions['fetchOptions']; logger?: Logger } = {}): Promise<TestService> {
   const { endpoint, tableName } = await createTestTable()
   const config = loadConfig({
     TABLE_NAME: tableName,
@@ -43,7 +43,7 @@ export async function startTestService(opts: { clock?: () => Date; env?: Record<
   const app = buildServiceApp({
     config,
     stores,
-    logger: createLogger('silent'),
+    logger: opts.logger ?? createLogger('silent'),
     tokenKeys: testTokenKeys(),
     // Every HTTP action on one app, as `npm start` serves them.
     actions: [...managementActions(), ...stsActions],
@@ -64,7 +64,10 @@ export async function startTestService(opts: { clock?: () => Date; env?: Record<
       const res = await app.inject({ method: req.method, url: req.url, headers: req.headers, payload: req.payload })
       return { status: res.statusCode, body: res.json() }
     },
-    close: () => app.close(),
+    close: async () => {
+      await app.close()
+      stores.documentClient.destroy()
+    },
   }
 }
 
