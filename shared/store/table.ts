@@ -13,9 +13,14 @@
 // | custom policy                 | ACCOUNT#<accountId>        | POLICY#<name>             | RAM policy actions; Query (List) |
 // | system policy use counter     | ACCOUNT#<accountId>        | SYSPOLICYUSE#<name>       | attach/detach transactions       |
 // | attachment role <- policy     | ACCOUNT#<accountId>        | ATTACH#<role>#<type>#<pol>| attach/detach; Query per role    |
+// | provider health              | ACCOUNT#<accountId>        | OIDCHEALTH#<name>         | health check; Get/List health    |
+// | JWKS copy                     | JWKS#<issuer>              | JWKS                      | key refresh; cold token exchange |
+// | audit record (TTL)            | AUDIT#<account>#<day>      | <ISO time>#<requestId>    | exchanges (batched); ListAudit…  |
+// Sparse GSI `byIssuer` (issuerUrl / sk): providers, issuer guards and health records only; scanned by
+// the scheduled health check, queried by key refresh (store/provider-directory.ts).
 // Role names are case-insensitive (key lower-cased, display case kept in the item); policy names are
 // case-sensitive. Attachment `<role>` is the lower-cased role name, `<type>` System or Custom.
-// Later issues add health, JWKS copies and audit records (design.md).
+// Health, JWKS-copy and audit entities live in health-store.ts, jwks-copy-store.ts, audit-store.ts.
 // No Scan on a request path. TTL attribute: expiresAt (epoch seconds).
 
 import { Agent as HttpAgent } from 'node:http'
