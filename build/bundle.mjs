@@ -10,6 +10,7 @@ export const FUNCTIONS = {
   tokenExchange: 'functions/token-exchange.ts',
   thumbprintCheck: 'functions/thumbprint-check.ts',
   keyRefresh: 'functions/key-refresh.ts',
+  auditWriter: 'functions/audit-writer.ts',
 }
 
 /** Bundles `names` into `<outRoot>/<name>/index.mjs` (outRoot: `.build`; tests use a directory of their own). */

@@ -19,19 +19,10 @@ const app = buildServiceApp({
   logger: createLogger(config.logLevel),
   tokenKeys,
   actions: stsActions,
+  // Each exchange writes one audit log line and no table item: the audit-writer function, subscribed to
+  // this function's log group, copies the lines to the table in batches (functions/audit-writer.ts).
+  auditTableCopy: 'log-subscriber',
 })
 
-const proxy = createLambdaHandler(app)
-// The log line written during the request is the durable audit record. The table copy is written in
-// batches: after an invocation only when a batch of 25 is full or the oldest buffered record has
-// waited 1 s (flushIfDue), and no write is ever left in flight when the container freezes. A write
-// per exchange would cost more CPU than the exchange itself (BENCHMARKS.md); a recycled idle container
-// loses at most 24 records from the table copy, none from the log stream.
-export const handler = async (event: Parameters<typeof proxy>[0], context: unknown) => {
-  try {
-    return await proxy(event, context)
-  } finally {
-    await app.sts.audit.flushIfDue()
-  }
-}
+export const handler = createLambdaHandler(app)
 await app.ready()

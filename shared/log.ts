@@ -11,6 +11,12 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void
   warn(msg: string, fields?: Record<string, unknown>): void
   error(msg: string, fields?: Record<string, unknown>): void
+  /**
+   * A record that must reach the log stream whatever LOG_LEVEL says (`silent` aside, which writes
+   * nothing at all: tests): one `{"level":"info","msg":<msg>,...}` line. Its fields are typed by the
+   * caller (audit records, bounded in length by shared/audit) and written as they are.
+   */
+  record(msg: string, fields: Record<string, unknown>): void
 }
 
 export function redact(fields: Record<string, unknown>): Record<string, unknown> {
@@ -29,5 +35,9 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     if (ORDER[lvl] < ORDER[level]) return
     write(JSON.stringify({ level: lvl, time: new Date().toISOString(), msg, ...redact(fields) }))
   }
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+  const record = (msg: string, fields: Record<string, unknown>) => {
+    if (level === 'silent') return
+    write(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...fields }))
+  }
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), record }
 }

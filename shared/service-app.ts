@@ -31,6 +31,13 @@ export interface ServiceAppOptions {
   /** Tests: a private JWKS cache (else the module-scope one) and fetch options such as a test CA. */
   jwks?: JwksCache | 'private'
   fetchOptions?: Pick<FetchOptions, 'ca' | 'resolver' | 'connectTimeoutMs' | 'totalTimeoutMs'>
+  /**
+   * Who copies the audit log lines to the table (for ListAuditEvents): this process, in batches in the
+   * background (`in-process`, the default: `npm start`, tests), or a log subscriber (`log-subscriber`:
+   * on AWS the audit-writer function reads the token-exchange log group, so the exchange function
+   * writes its one log line and nothing else).
+   */
+  auditTableCopy?: 'in-process' | 'log-subscriber'
 }
 
 export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
@@ -51,7 +58,7 @@ export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
     limits: { perProvider: new RateLimiter(config.rateLimits.perProvider), perSource: new RateLimiter(config.rateLimits.perSource) },
     jwks: opts.jwks === 'private' ? new JwksCache(jwksOptions) : (opts.jwks ?? getJwksCache(jwksOptions)),
     tokenKeys: opts.tokenKeys,
-    audit: new AuditSink({ logger: opts.logger, store: stores.audit }),
+    audit: new AuditSink({ logger: opts.logger, ...(opts.auditTableCopy === 'log-subscriber' ? {} : { store: stores.audit }) }),
     leewaySeconds: config.jwtLeewaySeconds,
   }
 }

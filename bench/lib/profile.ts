@@ -1,7 +1,9 @@
 // A CPU profile (node:inspector, sampling) of a workload, summarised as shares of samples by what
 // the innermost recognisable frame belongs to: signature verification, sealing, and the rest by part.
 
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 
 interface ProfileNode {
   id: number
@@ -55,6 +57,12 @@ export async function profile(workload: () => Promise<void>, intervalUs = 100): 
   const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile }
   await session.post('Profiler.disable')
   session.disconnect()
+  // BENCH_CPUPROFILE_DIR=<dir>: keep the raw profile too (open it in Chrome DevTools or speedscope).
+  const dir = process.env.BENCH_CPUPROFILE_DIR
+  if (dir) {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(profile))
+  }
   return summarise(profile, intervalUs)
 }
 

@@ -1,19 +1,17 @@
 // Through the @fastify/aws-lambda proxy in process, one invocation at a time (as Lambda runs a
-// container): a hello-world Fastify route (the floor) and the real token-exchange handler
-// (functions/token-exchange.ts, configured from the environment like a deployed function) answering
-// AssumeRoleWithOIDC with RS256 and ES256 tokens, warm. Next to it the same composition without the
-// audit table copy (the response path alone: what a caller waits for in 24 invocations of 25). Rounds
-// interleave all of them, so the ratios compare figures taken side by side. Also: process CPU per
-// invocation and a sampling profile of the deployed handler.
+// container): a hello-world Fastify route behind @fastify/aws-lambda with its default options (the
+// floor), the same route behind the service's adapter (shared/http/lambda-adapter.ts, decorateRequest
+// off), and the real token-exchange handler (functions/token-exchange.ts, configured from the
+// environment like a deployed function) answering AssumeRoleWithOIDC with RS256 and ES256 tokens, warm.
+// Rounds interleave all of them, so the ratios compare figures taken side by side. Also: process CPU
+// per invocation, a sampling profile of the handler, and the audit writer's CPU per audit record.
 
+import { gzipSync } from 'node:zlib'
+import awsLambdaFastify from '@fastify/aws-lambda'
 import Fastify from 'fastify'
-import { loadConfig } from '../../shared/config.ts'
-import { parseTokenKeys } from '../../shared/credentials/token-keys.ts'
+import { AuditSink } from '../../shared/audit/audit-log.ts'
 import { createLambdaHandler } from '../../shared/http/lambda-adapter.ts'
 import { createLogger } from '../../shared/log.ts'
-import { buildServiceApp } from '../../shared/service-app.ts'
-import { stsActions } from '../../shared/services/sts-actions.ts'
-import { openStores } from '../../shared/store/stores.ts'
 import { type BenchAlg, loadContext, say, writeResult } from '../lib/context.ts'
 import { httpApiEvent, lambdaContext } from '../lib/events.ts'
 import { profile, type ProfileSummary } from '../lib/profile.ts'
@@ -29,21 +27,11 @@ const ctx = loadContext()
 const hello = Fastify({ logger: false })
 hello.route({ method: ['GET', 'POST'], url: '/', handler: async () => ({ hello: 'world' }) })
 await hello.ready()
-const helloHandler = createLambdaHandler(hello) as unknown as Handler
+const helloHandler = awsLambdaFastify(hello) as unknown as Handler
+const helloAdapterHandler = createLambdaHandler(hello) as unknown as Handler
 const helloEvent = httpApiEvent({ rawQueryString: 'Action=Hello&Version=2015-04-01&Format=JSON' })
 
 const { handler: exchangeHandler } = (await import('../../functions/token-exchange.ts')) as unknown as { handler: Handler }
-// functions/token-exchange.ts's composition, minus the audit table copy (the log line stays).
-const config = loadConfig()
-const responsePathApp = buildServiceApp({
-  config,
-  stores: { ...openStores(config), audit: undefined as never },
-  logger: createLogger(config.logLevel),
-  tokenKeys: parseTokenKeys(config.tokenKeys!),
-  actions: stsActions,
-})
-await responsePathApp.ready()
-const responsePathHandler = createLambdaHandler(responsePathApp) as unknown as Handler
 const pool = (alg: BenchAlg) => Array.from({ length: 64 }, (_, i) => httpApiEvent({ rawQueryString: exchangeQuery(ctx, idToken(ctx, alg), `bench-${i}`) }))
 const events: Record<BenchAlg, ReturnType<typeof pool>> = { RS256: pool('RS256'), ES256: pool('ES256') }
 const lambdaCtx = lambdaContext()
@@ -54,13 +42,13 @@ interface Sample {
   cpuUs: number
 }
 
-type Kind = 'hello' | BenchAlg | 'RS256.responsePath' | 'ES256.responsePath'
-const PROFILED = ['RS256', 'ES256', 'RS256.responsePath'] as const
+type Kind = 'hello' | 'hello.adapter' | BenchAlg
+const PROFILED = ['RS256', 'ES256'] as const
 type ProfiledKind = (typeof PROFILED)[number]
 
 async function run(kind: Kind, budgetMs: number): Promise<Sample> {
-  const fn = kind === 'hello' ? helloHandler : kind.endsWith('.responsePath') ? responsePathHandler : exchangeHandler
-  const evs = kind === 'hello' ? [helloEvent] : events[kind.slice(0, 5) as BenchAlg]
+  const fn = kind === 'hello' ? helloHandler : kind === 'hello.adapter' ? helloAdapterHandler : exchangeHandler
+  const evs = kind === 'hello' || kind === 'hello.adapter' ? [helloEvent] : events[kind]
   let n = 0
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
@@ -79,7 +67,7 @@ async function run(kind: Kind, budgetMs: number): Promise<Sample> {
 
 // Warm-up: JIT, config cache, JWKS cache (the first exchange fetches the IdP's keys).
 say('proxy: warming up')
-const kinds: Kind[] = ['hello', 'RS256', 'ES256', 'RS256.responsePath', 'ES256.responsePath']
+const kinds: Kind[] = ['hello', 'hello.adapter', 'RS256', 'ES256']
 for (const kind of kinds) await run(kind, 1500)
 
 const samples = Object.fromEntries(kinds.map((k) => [k, [] as Sample[]])) as Record<Kind, Sample[]>
@@ -102,11 +90,38 @@ say('proxy: profiling the exchange')
 const profiles = {} as Record<ProfiledKind, ProfileSummary>
 for (const kind of PROFILED) profiles[kind] = await profile(async () => void (await run(kind, 2000)))
 
+// The audit writer (functions/audit-writer.ts) with subscription batches of 100 audit lines, as the
+// token-exchange function writes them: process CPU per record (its wall time is DynamoDB Local's).
+say('proxy: the audit writer')
+const { handler: auditWriter } = (await import('../../functions/audit-writer.ts')) as unknown as { handler: (e: unknown, c: unknown) => Promise<{ written: number }> }
+const lines: string[] = []
+const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) })
+const auditBatch = () => {
+  lines.length = 0
+  const t = Date.now()
+  for (let i = 0; i < 100; i++) {
+    sink.record({ time: t + i, requestId: `BENCH-${t}-${i}`, accountId: ctx.accountId, providerArn: `acs:ram::${ctx.accountId}:oidc-provider/bench`, roleArn: `acs:ram::${ctx.accountId}:role/bench`, sessionName: `bench-${i}`, sub: 'repo:octo-org/octo-repo:ref:refs/heads/main', jti: `jti-${t}-${i}`, sourceIp: '203.0.113.10', outcome: 'Success' })
+  }
+  const data = { messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: '/aws/lambda/oidc-sts-bench-tokenExchange', logStream: 's', subscriptionFilters: ['f'], logEvents: lines.map((message, i) => ({ id: String(i), timestamp: t, message })) }
+  return { awslogs: { data: gzipSync(JSON.stringify(data)).toString('base64') } }
+}
+await auditWriter(auditBatch(), lambdaCtx)
+const auditSamples: number[] = []
+for (let r = 0; r < ROUNDS; r++) {
+  const batches = Array.from({ length: 5 }, auditBatch)
+  const cpu0 = process.cpuUsage()
+  let written = 0
+  for (const b of batches) written += (await auditWriter(b, lambdaCtx)).written
+  const cpu = process.cpuUsage(cpu0)
+  auditSamples.push((cpu.user + cpu.system) / written)
+}
+
 const result: ProxyResult = {
   rounds: ROUNDS,
   roundMs: ROUND_MS,
   kinds: Object.fromEntries(kinds.map((k) => [k, sum(samples[k])])) as ProxyResult['kinds'],
   profiles,
+  auditWriterCpuUsPerRecord: summarize(auditSamples),
 }
 writeResult(result)
 process.exit(0)
@@ -116,4 +131,6 @@ export interface ProxyResult {
   roundMs: number
   kinds: Record<Kind, { perSec: Summary; wallUs: Summary; cpuUs: Summary }>
   profiles: Record<ProfiledKind, ProfileSummary>
+  /** functions/audit-writer.ts: process CPU per audit record written (batches of 100 lines). */
+  auditWriterCpuUsPerRecord: Summary
 }

@@ -1,14 +1,13 @@
-// Audit of token exchanges. The durable record is one structured log line per exchange, written
-// before the response leaves (on Lambda: CloudWatch Logs). A copy goes to the table in batches of up to
-// 25 (BatchWriteItem), off the response path, so operators can list recent exchanges with a signed
-// call. A crash or container recycle can lose at most the unflushed buffer from the TABLE copy
-// (≤ 25 records or ≤ flushIntervalMs of traffic); never from the log stream.
-// On Lambda (frozen between invocations, so no timer runs) the handler calls flushIfDue() after each
-// invocation: it writes only a full batch or a buffer older than flushIntervalMs, and waits for any
-// write in flight, so the table costs ~1/25 of a BatchWriteItem per exchange under load instead of one
-// write per exchange on the response path. A container recycled while idle loses its < 25 buffered
-// records from the table copy only (the log stream has them).
-
+// Audit of token exchanges. The durable record is one structured JSON log line per exchange (the
+// exchange's only log line), written before the response leaves. A copy goes to the table so operators
+// can list recent exchanges with a signed call (ListAuditEvents):
+// - on AWS, by the audit-writer function, which a CloudWatch Logs subscription on the token-exchange log
+//   group feeds with these lines in batches (functions/audit-writer.ts): the exchange function itself
+//   makes no table write, and nothing is lost that the log stream has (the writer's items are
+//   idempotent, so a redelivered batch writes the same items again);
+// - locally (`npm start`, tests), by this sink: batches of up to 25 (BatchWriteItem) written in the
+//   background, every 25 records or after flushIntervalMs. A crash loses at most that buffer from
+//   the table copy, never from the log.
 import type { Logger } from '../log.ts'
 import type { AuditStore } from '../store/audit-store.ts'
 
@@ -40,8 +39,6 @@ export const AUDIT_BATCH_SIZE = 25
 
 export class AuditSink {
   private buffer: AuditRecord[] = []
-  /** Date.now() when the oldest buffered record arrived (undefined while the buffer is empty). */
-  private oldestAt: number | undefined
   private timer: NodeJS.Timeout | undefined
   /** Writes run one after another; flush() resolves when everything buffered so far is written. */
   private chain: Promise<void> = Promise.resolve()
@@ -51,13 +48,12 @@ export class AuditSink {
 
   record(r: AuditRecord): void {
     // Claim values are truncated: a hostile IdP must not be able to flood our logs through `sub`.
-    this.opts.logger.info('audit', { ...r, sub: r.sub?.slice(0, 256), jti: r.jti?.slice(0, 128) })
+    this.opts.logger.record(AUDIT_MESSAGE, { ...r, sub: r.sub?.slice(0, 256), jti: r.jti?.slice(0, 128) })
     if (!this.opts.store) return
     if (this.buffer.length >= (this.opts.maxBuffered ?? 10_000)) {
       this.dropped++
       return
     }
-    if (this.buffer.length === 0) this.oldestAt = Date.now()
     this.buffer.push(r)
     if (this.buffer.length >= AUDIT_BATCH_SIZE) void this.flush()
     else if (!this.timer) {
@@ -74,7 +70,6 @@ export class AuditSink {
     }
     const batch = this.buffer
     this.buffer = []
-    this.oldestAt = undefined
     const store = this.opts.store
     if (batch.length === 0 || !store) return this.chain
     this.chain = this.chain.then(() =>
@@ -85,17 +80,42 @@ export class AuditSink {
     return this.chain
   }
 
-  /**
-   * After a Lambda invocation: writes the buffer if it holds a full batch or its oldest record has
-   * waited flushIntervalMs, and in any case waits for writes in flight (none is left mid-request when
-   * the container freezes). Never throws.
-   */
-  flushIfDue(now: number = Date.now()): Promise<void> {
-    const due = this.buffer.length >= AUDIT_BATCH_SIZE || (this.oldestAt !== undefined && now - this.oldestAt >= (this.opts.flushIntervalMs ?? 1000))
-    return due ? this.flush() : this.chain
-  }
-
   get pending(): number {
     return this.buffer.length
   }
+}
+
+/** The message of an audit line: what the log subscriber selects (`{ $.msg = "audit" }`). */
+export const AUDIT_MESSAGE = 'audit'
+
+const OPTIONAL_FIELDS = ['providerArn', 'roleArn', 'sessionName', 'sub', 'jti', 'errorCode'] as const
+
+/**
+ * The record an audit log line carries (the line AuditSink.record writes), or undefined for any other
+ * line. Only the record's own fields are taken, each type-checked. The lines cannot be forged through
+ * claim values: they are JSON-serialised, so a `sub` cannot end a line or add members.
+ */
+export function parseAuditLine(line: string): AuditRecord | undefined {
+  const start = line.indexOf('{')
+  if (start < 0) return undefined
+  let v: unknown
+  try {
+    v = JSON.parse(line.slice(start))
+  } catch {
+    return undefined
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined
+  const o = v as Record<string, unknown>
+  if (o.msg !== AUDIT_MESSAGE) return undefined
+  const { time, requestId, accountId, sourceIp, outcome } = o
+  if (typeof time !== 'number' || !Number.isFinite(time)) return undefined
+  if (typeof requestId !== 'string' || typeof accountId !== 'string' || typeof sourceIp !== 'string') return undefined
+  if (outcome !== 'Success' && outcome !== 'Failure') return undefined
+  const r: AuditRecord = { time, requestId, accountId, sourceIp, outcome }
+  for (const k of OPTIONAL_FIELDS) {
+    const x = o[k]
+    if (typeof x === 'string') r[k] = x
+    else if (x !== undefined) return undefined
+  }
+  return r
 }

@@ -36,6 +36,12 @@ export interface ActionDefinition<Input = unknown, Deps = unknown> {
   operatorOnly?: boolean
   /** Any authenticated caller may call it without a permission (GetCallerIdentity). */
   anyCaller?: boolean
+  /**
+   * The action writes its own audit line for every outcome (AssumeRoleWithOIDC), carrying the request
+   * id, outcome and error code: the dispatcher then writes no second `request` line for it (one log
+   * line per exchange), except for a 5xx, which is always logged with its cause.
+   */
+  audited?: boolean
   parse(params: Params): Input
   /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
   permission?(input: Input, caller: Caller): { action: string; resource: string }

@@ -107,6 +107,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     const now = clock()
     let product: Product = 'OidcSts'
     let actionName = ''
+    let def: ActionDefinition<unknown, Deps> | undefined
     try {
       const rpcReq = parseRpcRequest({
         method: req.method,
@@ -117,7 +118,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       })
       product = productByVersion.get(rpcReq.version) ?? product
       actionName = rpcReq.action
-      const def = byKey.get(`${rpcReq.version}/${rpcReq.action}`)
+      def = byKey.get(`${rpcReq.version}/${rpcReq.action}`)
       if (!def) throw INVALID_ACTION()
       // Authenticate before validating parameters: anonymous callers learn nothing about inputs.
       const caller = def.anonymous ? undefined : await opts.authenticate(rpcReq, now)
@@ -130,7 +131,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
         request,
         params: rpcReq.params,
       })
-      opts.logger.info('request', { requestId: req.id, action: actionName, status: 200, ms: msSince(started) })
+      if (!def.audited) opts.logger.info('request', { requestId: req.id, action: actionName, status: 200, ms: msSince(started) })
       return reply
         .header('content-type', 'application/json; charset=utf-8')
         .header('x-acs-request-id', req.id)
@@ -139,7 +140,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       const err = toApiError(e)
       const fields = { requestId: req.id, action: actionName, status: err.status, code: err.code, ms: msSince(started) }
       if (err.status >= 500) opts.logger.error('request failed', { ...fields, cause: describeCause(err.cause) })
-      else opts.logger.info('request rejected', fields)
+      else if (!def?.audited) opts.logger.info('request rejected', fields)
       return sendError(req, reply, err, product)
     }
   }

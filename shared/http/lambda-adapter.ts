@@ -14,7 +14,9 @@ interface HttpApiEvent {
 }
 
 export function createLambdaHandler(app: FastifyInstance) {
-  const proxy = awsLambdaFastify(app)
+  // decorateRequest off: nothing reads request.awsLambda, and the decoration costs a randomBytes()
+  // call and a map entry per invocation (~13 µs, BENCHMARKS.md).
+  const proxy = awsLambdaFastify(app, { decorateRequest: false })
   return (event: HttpApiEvent, context: unknown) => {
     const raw = event.rawQueryString
     const normalised: HttpApiEvent = raw

@@ -160,6 +160,8 @@ const assumeRoleWithOidc = define({
   version: STS_VERSION,
   name: 'AssumeRoleWithOIDC',
   anonymous: true,
+  // Its audit line (below) is the request's one log line.
+  audited: true,
   // Validation happens inside run so that every outcome, malformed requests included, is audited.
   parse: (params) => params,
   async run(params, { deps, request }) {

@@ -8,6 +8,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { Entity, QueryCommand, item, number, string } from 'dynamodb-toolbox'
 import type { AuditRecord } from '../audit/audit-log.ts'
 import type { StoreTable } from './table.ts'
+import { ApiError } from '../errors.ts'
 import { toStoreError } from './store-errors.ts'
 
 export const auditPk = (accountId: string, day: string) => `AUDIT#${accountId}#${day}`
@@ -48,12 +49,16 @@ export class AuditStore {
       try {
         // As executeBatchWrite({ maxAttempts: 5 }) did: unprocessed items are sent again, up to 5 attempts.
         for (let attempt = 1; attempt <= 5 && requests.length > 0; attempt++) {
+          if (attempt > 1) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt))
           const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }))
           requests = out.UnprocessedItems?.[tableName] ?? []
         }
       } catch (e) {
         throw toStoreError(e)
       }
+      // Throttled past the retries: the caller decides (the log subscriber fails the batch, which is
+      // redelivered; the in-process sink logs the count). Items are idempotent, so a retry is safe.
+      if (requests.length > 0) throw new ApiError('Throttling', `${requests.length} audit records were not written (throttled).`, { retryAfter: 1 })
     }
   }
 

@@ -52,4 +52,23 @@ describe('AuditSink', () => {
     expect(lines.some((l) => l.includes('"msg":"audit"'))).toBe(true)
     expect(lines.some((l) => l.includes('audit table write failed'))).toBe(true)
   })
+
+  it('writes the audit line whatever LOG_LEVEL says (it is the durable record), except silent', () => {
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      const lines: string[] = []
+      new AuditSink({ logger: createLogger(level, (l) => lines.push(l)) }).record(rec(2))
+      expect(lines, level).toHaveLength(1)
+      expect(JSON.parse(lines[0]!), level).toMatchObject({ level: 'info', msg: 'audit', requestId: 'REQ-002', time: rec(2).time })
+    }
+    const silent: string[] = []
+    new AuditSink({ logger: createLogger('silent', (l) => silent.push(l)) }).record(rec(2))
+    expect(silent).toEqual([])
+  })
+
+  it('bounds claim values in the line: sub to 256 characters, jti to 128', () => {
+    const lines: string[] = []
+    new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(rec(3, { sub: 's'.repeat(5000), jti: 'j'.repeat(5000) }))
+    const line = JSON.parse(lines[0]!)
+    expect([line.sub.length, line.jti.length]).toEqual([256, 128])
+  })
 })

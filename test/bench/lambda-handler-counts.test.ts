@@ -1,12 +1,14 @@
 // Counting assertions behind BENCHMARKS.md (issue 6) for the Lambda entry itself: functions/token-exchange.ts
 // configured from the environment, its DynamoDB requests counted at the wire by a pass-through in front of
-// DynamoDB Local (bench/lib/ddb-counter.ts), IdP requests by the IdP. No timing is asserted.
+// DynamoDB Local (bench/lib/ddb-counter.ts), IdP requests by the IdP. No timing is asserted. Its audit
+// lines on stdout then go through functions/audit-writer.ts, as the log subscription delivers them.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type DdbCounter, diffCounts, startDdbCounter } from '../../bench/lib/ddb-counter.ts'
 import { httpApiEvent } from '../../bench/lib/events.ts'
 import { formatTokenKeys, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { getJwksCache } from '../../shared/oidc/jwks-cache.ts'
 import { percentEncode } from '../../shared/signing/percent-encode.ts'
+import { logsEvent } from '../support/cloudwatch-logs.ts'
 import { createExchangeFixture, type ExchangeFixture, STS } from '../support/exchange-fixture.ts'
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>
@@ -23,7 +25,8 @@ beforeAll(async () => {
     TABLE_NAME: fx.svc.stores.table.table.getName(),
     DYNAMODB_ENDPOINT: counter.endpoint,
     TOKEN_KEYS: formatTokenKeys([generateTokenKey()]),
-    LOG_LEVEL: 'silent',
+    // Warnings and errors only: the audit lines are written at every level but silent.
+    LOG_LEVEL: 'warn',
     ALLOW_PRIVATE_ISSUERS: 'true',
     RATE_LIMIT_SOURCE_PER_SECOND: '100000',
     RATE_LIMIT_SOURCE_BURST: '100000',
@@ -48,35 +51,69 @@ const event = (token: string, i: number) => {
   return httpApiEvent({ rawQueryString: query })
 }
 
-async function invoke(i: number) {
+/** One invocation: its table requests and what it wrote to stdout (the log stream). */
+async function invoke(i: number, token = fx.idToken()) {
   const before = counter.counts()
-  const res = await handler(event(fx.idToken(), i), {})
-  expect(res.statusCode, res.body).toBe(200)
-  return diffCounts(counter.counts(), before)
+  const lines: string[] = []
+  const write = process.stdout.write
+  process.stdout.write = ((chunk: string) => lines.push(...String(chunk).split('\n').filter(Boolean))) as never
+  try {
+    const res = await handler(event(token, i), {})
+    return { status: res.statusCode, body: res.body, ops: diffCounts(counter.counts(), before), lines }
+  } finally {
+    process.stdout.write = write
+  }
 }
 
 describe('functions/token-exchange.ts: table and IdP requests per invocation', () => {
-  it('cold: reads its configuration and fetches the keys once; warm: no read, one audit batch per 25 exchanges', async () => {
+  it('cold: reads its configuration and fetches the keys once; warm: no table request at all, one audit line each', async () => {
     const idpBefore = fx.idp.requests(fx.idp.discoveryPath) + fx.idp.requests(fx.idp.jwksPath)
     const cold = await invoke(0)
-    expect(cold.GetItem).toBeGreaterThanOrEqual(2) // provider and role (and a look for a stored JWKS copy)
-    expect(Object.keys(cold)).toEqual(['GetItem']) // the audit record waits for its batch
+    expect(cold.status, cold.body).toBe(200)
+    expect(cold.ops.GetItem).toBeGreaterThanOrEqual(2) // provider and role (and a look for a stored JWKS copy)
+    expect(Object.keys(cold.ops)).toEqual(['GetItem'])
     expect(fx.idp.requests(fx.idp.discoveryPath) + fx.idp.requests(fx.idp.jwksPath)).toBe(idpBefore + 2)
 
     const started = Date.now()
-    const perInvocation = []
-    for (let i = 1; i <= 24; i++) perInvocation.push(await invoke(i))
+    const warm = []
+    for (let i = 1; i <= 30; i++) warm.push(await invoke(i))
     const elapsedMs = Date.now() - started
-    // The 25th record (invocation 24) fills the batch, written before that invocation returns.
-    expect(perInvocation[23]).toMatchObject({ BatchWriteItem: 1 })
-    const total = perInvocation.reduce<Record<string, number>>((acc, ops) => {
-      for (const [k, v] of Object.entries(ops)) acc[k] = (acc[k] ?? 0) + v
+    expect(warm.map((w) => w.status)).toEqual(warm.map(() => 200))
+    const total = warm.reduce<Record<string, number>>((acc, w) => {
+      for (const [k, v] of Object.entries(w.ops)) acc[k] = (acc[k] ?? 0) + v
       return acc
     }, {})
-    expect(total.BatchWriteItem).toBe(1)
-    // Reads only when the ≤ 5 s configuration cache expires (provider + role), never per exchange.
+    // Reads only when the ≤ 5 s configuration cache expires (provider + role), never per exchange;
+    // no write at all (the audit copy is the log subscriber's).
     expect(total.GetItem ?? 0).toBeLessThanOrEqual(2 * Math.floor(elapsedMs / 5000))
-    expect(Object.keys(total).filter((op) => op !== 'BatchWriteItem' && op !== 'GetItem')).toEqual([])
+    expect(Object.keys(total).filter((op) => op !== 'GetItem')).toEqual([])
     expect(fx.idp.requests(fx.idp.discoveryPath) + fx.idp.requests(fx.idp.jwksPath)).toBe(idpBefore + 2)
+    // One log line per exchange: its audit record.
+    for (const w of [cold, ...warm]) {
+      expect(w.lines).toHaveLength(1)
+      expect(JSON.parse(w.lines[0]!)).toMatchObject({ level: 'info', msg: 'audit', outcome: 'Success', accountId: fx.account })
+    }
+  })
+
+  it('a refused exchange writes one audit line too, and the log subscriber copies both kinds to the table', async () => {
+    const refused = await invoke(100, fx.idToken({ aud: 'someone-else' }))
+    expect(refused.status).toBe(401)
+    expect(Object.keys(refused.ops).filter((op) => op !== 'GetItem')).toEqual([])
+    expect(refused.lines).toHaveLength(1)
+    const ok = await invoke(101)
+    const lines = [...refused.lines, ...ok.lines]
+
+    const writer = ((await import('../../functions/audit-writer.ts')) as unknown as { handler: Handler }).handler
+    const before = counter.counts()
+    expect(await writer(logsEvent(lines), { awsRequestId: 't' })).toEqual({ logEvents: 2, written: 2, skipped: 0 })
+    expect(diffCounts(counter.counts(), before)).toEqual({ BatchWriteItem: 1 })
+
+    const listed = await fx.svc.call('ListAuditEvents', '2026-11-01', { MaxItems: 100 })
+    expect(listed.status).toBe(200)
+    const events = (listed.body.AuditEvents.AuditEvent as Array<Record<string, unknown>>).filter((e) => e.RoleSessionName === 'lambda-100' || e.RoleSessionName === 'lambda-101')
+    expect(events.map((e) => [e.RoleSessionName, e.Outcome, e.ErrorCode])).toEqual([
+      ['lambda-101', 'Success', undefined],
+      ['lambda-100', 'Failure', 'AuthenticationFail.OIDCToken.AudienceNotMatch'],
+    ])
   })
 })

@@ -1,7 +1,7 @@
 // `npx serverless package` (osls), offline, and what it generates: the CloudFormation template (table,
-// schedule, event rule, stream mapping, HTTP APIs, per-function IAM), the four artifacts (one esbuild
-// bundle each, exporting the handler the template names) and their size budget. Slow (~15 s): it
-// bundles all four functions and compiles the template, as a deploy would.
+// schedule, event rule, stream mapping, log subscription, HTTP APIs, per-function IAM), the five
+// artifacts (one esbuild bundle each, exporting the handler the template names) and their size budget.
+// Slow (~15 s): it bundles all five functions and compiles the template, as a deploy would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import { readZip } from './zip.ts'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 const SERVERLESS = `${REPO_ROOT}node_modules/.bin/serverless`
-const FUNCTIONS = { management: 'Management', tokenExchange: 'TokenExchange', thumbprintCheck: 'ThumbprintCheck', keyRefresh: 'KeyRefresh' } as const
+const FUNCTIONS = { management: 'Management', tokenExchange: 'TokenExchange', thumbprintCheck: 'ThumbprintCheck', keyRefresh: 'KeyRefresh', auditWriter: 'AuditWriter' } as const
 const out = mkdtempSync(join(tmpdir(), 'oidc-sts-package-'))
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8')) as Json
 let template: Json
@@ -185,7 +185,7 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
   it('creates no shared default role and never grants Resource "*"', () => {
     expect(R.IamRoleLambdaExecution).toBeUndefined()
     const roles = Object.entries(R).filter(([, r]) => (r as Json).Type === 'AWS::IAM::Role').map(([k]) => k).sort()
-    expect(roles).toEqual(['KeyRefreshRole', 'ManagementRole', 'ThumbprintCheckRole', 'TokenExchangeRole'])
+    expect(roles).toEqual(['AuditWriterRole', 'KeyRefreshRole', 'ManagementRole', 'ThumbprintCheckRole', 'TokenExchangeRole'])
     for (const fn of Object.keys(FUNCTIONS) as (keyof typeof FUNCTIONS)[]) {
       for (const s of statementsOf(fn)) {
         expect([].concat(s.Resource), `${fn} ${s.Sid}`).not.toContain('*')
@@ -196,13 +196,12 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     }
   })
 
-  it('lets token exchange read the table and write only nonces and audit records: it cannot write configuration', () => {
+  it('lets token exchange read the table and write only nonces: it cannot write configuration or audit records', () => {
     const dynamo = statementsOf('tokenExchange').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
-    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'])
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'])
     for (const s of dynamo) expect(s.Resource).toEqual(tableArn)
     expect(grants('tokenExchange', 'dynamodb:PutItem')[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } })
-    expect(grants('tokenExchange', 'dynamodb:BatchWriteItem')[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } })
-    for (const a of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 'events:PutEvents']) expect(grants('tokenExchange', a), a).toEqual([])
+    for (const a of ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 'events:PutEvents']) expect(grants('tokenExchange', a), a).toEqual([])
     expect(grants('tokenExchange', 'ssm:GetParameters')[0]!.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/oidc-sts/test/token-keys' })
   })
 
@@ -234,5 +233,30 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     }
     expect(grants('keyRefresh', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } })])
     for (const a of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'events:PutEvents']) expect(grants('keyRefresh', a), a).toEqual([])
+  })
+
+  it('lets the audit writer batch-write audit records only, and dead-letter', () => {
+    const dynamo = statementsOf('auditWriter').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
+    expect(dynamo.flatMap(actionsOf)).toEqual(['dynamodb:BatchWriteItem'])
+    expect(dynamo[0]).toMatchObject({ Resource: tableArn, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } } })
+    expect(grants('auditWriter', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['AuditWriterDeadLetterQueue', 'Arn'] } })])
+    for (const a of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'ssm:GetParameters', 'events:PutEvents']) expect(grants('auditWriter', a), a).toEqual([])
+  })
+})
+
+describe('serverless package: the audit table copy', () => {
+  it('subscribes the audit writer to the token-exchange log group, audit lines only, once that group exists', async () => {
+    const filters = Object.entries(R).filter(([, r]) => (r as Json).Type === 'AWS::Logs::SubscriptionFilter') as [string, Json][]
+    expect(filters).toHaveLength(1)
+    const [, f] = filters[0]!
+    expect(f.Properties).toMatchObject({ LogGroupName: '/aws/lambda/oidc-sts-test-tokenExchange', FilterPattern: '{ $.msg = "audit" }', DestinationArn: { 'Fn::GetAtt': ['AuditWriterLambdaFunction', 'Arn'] } })
+    expect(f.DependsOn).toEqual(expect.arrayContaining(['TokenExchangeLogGroup']))
+    expect(R.TokenExchangeLogGroup.Properties.LogGroupName).toBe('/aws/lambda/oidc-sts-test-tokenExchange')
+    // Two retries of a failed batch, then the dead-letter queue (watched by an alarm).
+    expect(R.AuditWriterLambdaEvConf.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['AuditWriterDeadLetterQueue', 'Arn'] } } } })
+    expect(R.AuditWriterDeadLettersAlarm.Properties.Dimensions[0].Value).toEqual({ 'Fn::GetAtt': ['AuditWriterDeadLetterQueue', 'QueueName'] })
+    // The filter selects what the token-exchange function writes: every line of the sample is an audit line.
+    const { decodeLogsData } = await import('../support/cloudwatch-logs.ts')
+    for (const e of decodeLogsData(sample('cloudwatch-logs-audit.json') as never).logEvents) expect(JSON.parse(e.message).msg).toBe('audit')
   })
 })

@@ -23,7 +23,7 @@ export function recordingLogger(): Logger & { lines: LogLine[]; find(msg: string
   const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => {
     lines.push({ level, msg, fields })
   }
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), find: (msg) => lines.filter((l) => l.msg === msg) }
+  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), record: at('info'), find: (msg) => lines.filter((l) => l.msg === msg) }
 }
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
