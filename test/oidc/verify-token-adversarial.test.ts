@@ -385,6 +385,27 @@ describe('strict JSON (parseJsonStrict)', () => {
     expect(() => parseJsonStrict(text, 50)).toThrowError(/duplicate member/)
   })
 
+  it('counts member names only outside strings: escaped quotes, backslashes, colons and braces inside strings', () => {
+    for (const text of ['{"a":"\\\\","b":":"}', '{"a\\"":1,"b":"x\\":"}', '{"a":"{\\"a\\":1}","b":"[\\"a\\":"}', '{"k":"\\\\\\"","k2":{"k":1}}', '[":",{"a":":"},"{\\"a\\":"]']) {
+      expect(parseJsonStrict(text, 10), text).toStrictEqual(JSON.parse(text))
+    }
+    expect(() => parseJsonStrict('{"a":"\\\\", "a" :2}', 10)).toThrowError(/duplicate member "a"/)
+    expect(() => parseJsonStrict('{"x":{"a":1},"y":{"a":1,"b":{"a":1}},"a":1,"z":{"c":1, "c":1}}', 10)).toThrowError(/duplicate member "c"/)
+  })
+
+  it('refuses every object with a duplicated name that fast-check can build, and names it', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1, maxKeys: 6 }), fc.nat(), fc.jsonValue({ maxDepth: 2 }), (obj, pick, extra) => {
+        const keys = Object.keys(obj)
+        const dup = keys[pick % keys.length]!
+        const text = `${JSON.stringify(obj).slice(0, -1)},${JSON.stringify(dup)}:${JSON.stringify(extra)}}`
+        expect(() => parseJsonStrict(text, 50)).toThrowError(`duplicate member ${JSON.stringify(dup.slice(0, 40))}`)
+        expect(() => parseJsonStrict(`[1,{"w":${text}}]`, 50)).toThrowError(JsonRejected)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it('keeps whitespace rules and escapes of RFC 8259', () => {
     expect(parseJsonStrict(' {\t"a" :\n[1 , -2.5e3, "\\u00e9\\n\\/"]\r} ', 5)).toEqual({ a: [1, -2500, 'é\n/'] })
     for (const bad of ['{"a":1}\u00a0', '{"a":\u000b1}', '{"a":"\\x41"}', '{"a":"\\u12"}', '{"a":+1}', '{"a":.5}', '{"a":1.}', '{"a":tru}', '']) {
