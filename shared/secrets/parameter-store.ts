@@ -4,7 +4,9 @@
 // template or in the function's environment, only their parameter names do. Locally and in tests
 // TOKEN_KEYS / ROOT_* from the environment are used instead. Errors name parameters, never values.
 
-import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm'
+// Type-only at module scope: the SSM client is imported on first use, so a function given TOKEN_KEYS
+// (local, tests, benchmarks) never loads it, and a split bundle keeps it in a chunk of its own.
+import type { SSMClient } from '@aws-sdk/client-ssm'
 import { type Config, ConfigError } from '../config.ts'
 import { parseTokenKeys, type TokenKeyRing } from '../credentials/token-keys.ts'
 import type { RootCredentials } from '../services/accounts.ts'
@@ -20,6 +22,7 @@ type SecretsConfig = Pick<Config, 'region' | 'tokenKeys' | 'tokenKeysParameter' 
 /** One GetParameters call (WithDecryption) for all names; a missing parameter is a ConfigError. */
 export async function readSecureParameters(names: readonly string[], region: string, client?: Pick<SSMClient, 'send'>): Promise<Map<string, string>> {
   if (names.length === 0) return new Map()
+  const { GetParametersCommand, SSMClient } = await import('./ssm-client.ts')
   const ssm = client ?? new SSMClient({ region, maxAttempts: 3 })
   const out = await ssm.send(new GetParametersCommand({ Names: [...names], WithDecryption: true }))
   const values = new Map<string, string>()
