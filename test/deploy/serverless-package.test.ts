@@ -125,8 +125,17 @@ describe('serverless package: functions and artifacts', () => {
       visit(`.build/${fn}/index.mjs`)
       return [...seen].reduce((n, f) => n + files.get(f)!.length, 0)
     }
-    expect(coldBytes('tokenExchange')).toBeLessThan(coldBytes('management') * 0.8)
+    expect(coldBytes('tokenExchange')).toBeLessThan(coldBytes('management'))
     for (const fn of Object.keys(FUNCTIONS)) expect(size(fn), fn).toBeLessThanOrEqual(1024 * 1024)
+  })
+
+  it('bundles no management code into token exchange (esbuild metafile of the packaged build)', () => {
+    const inputs = (fn: string) => Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, '.build', fn, 'meta.json'), 'utf8')) as Json).inputs)
+    const te = inputs('tokenExchange')
+    expect(te).toContain('shared/services/sts-actions.ts')
+    const managementOnly = ['shared/management-app.ts', 'shared/services/oidc-provider-actions.ts', 'shared/services/ram-role-actions.ts', 'shared/services/ram-policy-actions.ts', 'shared/services/accounts.ts', 'shared/services/audit-actions.ts', 'shared/services/provider-health-actions.ts']
+    for (const f of managementOnly) expect(inputs('management'), f).toContain(f)
+    expect(te.filter((f) => managementOnly.includes(f))).toEqual([])
   })
 
   it('gives the functions parameter names for their secrets, never the secrets', () => {
