@@ -8,14 +8,15 @@ import { createLogger } from '../shared/log.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
 import { stsActions } from '../shared/services/sts-actions.ts'
 import { loadDeployedSecrets } from '../shared/secrets/parameter-store.ts'
-import { openStores } from '../shared/store/stores.ts'
+import { openExchangeStores } from '../shared/store/exchange-stores.ts'
 
 const config = loadConfig()
 // TOKEN_KEYS, or on AWS the TOKEN_KEYS_PARAMETER SecureString, read once per container: they seal the SecurityTokens this function issues.
 const { tokenKeys } = await loadDeployedSecrets(config, { root: false })
 const app = buildServiceApp({
   config,
-  stores: openStores(config),
+  // Raw GetItems for the exchange's reads; the SDK and dynamodb-toolbox load on the first other store call.
+  stores: openExchangeStores(config),
   logger: createLogger(config.logLevel),
   tokenKeys,
   actions: stsActions,

@@ -29,14 +29,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { Entity, Table, boolean, item, list, map, number, string } from 'dynamodb-toolbox'
 
-export const ACCOUNT_SK = 'ACCOUNT'
-export const accountPk = (accountId: string) => `ACCOUNT#${accountId}`
-export const PROVIDER_PREFIX = 'OIDCPROVIDER#'
-export const ROLE_PREFIX = 'ROLE#'
-export const POLICY_PREFIX = 'POLICY#'
-export const SYSTEM_POLICY_USE_PREFIX = 'SYSPOLICYUSE#'
-/** All attachments of one role: `ATTACH#<lower-cased role name>#`. */
-export const attachmentPrefix = (roleKey: string) => `ATTACH#${roleKey}#`
+// Key layouts live in table-keys.ts (no SDK import), so the raw hot-path reads (hot-reads.ts) share them.
+import { ACCOUNT_SK, accountPk, attachmentPrefix, POLICY_PREFIX, PROVIDER_PREFIX, ROLE_PREFIX, SYSTEM_POLICY_USE_PREFIX } from './table-keys.ts'
+export * from './table-keys.ts'
 
 export interface StoreOptions {
   tableName: string
