@@ -35,6 +35,8 @@ export function rawCredentials(endpoint: string | undefined, env: NodeJS.Process
   return accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined
 }
 
+const MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+
 const RETRYABLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'ServiceUnavailable'])
 
 export class RawDynamo {
@@ -69,7 +71,6 @@ export class RawDynamo {
     const payload = JSON.stringify(body)
     const { credentials: c, region } = this.opts
     const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, '')
-    const day = amzDate.slice(0, 8)
     const headers: Record<string, string> = {
       'content-type': 'application/x-amz-json-1.0',
       host: this.url.host,
@@ -77,19 +78,19 @@ export class RawDynamo {
       'x-amz-target': `DynamoDB_20120810.${target}`,
       ...(c.sessionToken ? { 'x-amz-security-token': c.sessionToken } : {}),
     }
-    const names = Object.keys(headers).sort()
-    const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]}`), '', names.join(';'), sha256Hex(payload)].join('\n')
-    const scope = `${day}/${region}/dynamodb/aws4_request`
-    const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n')
-    const key = hmac(hmac(hmac(hmac(`AWS4${c.secretAccessKey}`, day), region), 'dynamodb'), 'aws4_request')
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${hmac(key, toSign).toString('hex')}`
+    headers.authorization = signV4({ headers, payload, amzDate, region, service: 'dynamodb', credentials: c })
     headers['content-length'] = String(Buffer.byteLength(payload))
     return new Promise((resolve, reject) => {
       const req = this.mod.request(
         { host: this.url.hostname, port: this.url.port, method: 'POST', path: '/', headers, agent: this.agent, timeout: this.opts.connectTimeoutMs ?? 2000 },
         (res) => {
           const chunks: Buffer[] = []
-          res.on('data', (d: Buffer) => chunks.push(d))
+          let size = 0
+          res.on('data', (d: Buffer) => {
+            // An item is at most 400 KB: anything far larger is not DynamoDB answering.
+            if ((size += d.length) > MAX_RESPONSE_BYTES) req.destroy(Object.assign(new Error('response too large'), { name: 'InternalServerError' }))
+            else chunks.push(d)
+          })
           res.on('error', reject)
           res.on('end', () => {
             clearTimeout(timer)
@@ -116,6 +117,32 @@ export class RawDynamo {
       req.end(payload)
     })
   }
+}
+
+export interface SignV4Input {
+  /** Lower-case names; every one is signed (host, x-amz-date, x-amz-target, content-type, x-amz-security-token). */
+  headers: Record<string, string>
+  payload: string
+  /** `YYYYMMDDTHHMMSSZ` */
+  amzDate: string
+  region: string
+  service: string
+  credentials: RawCredentials
+}
+
+/**
+ * The Authorization header of AWS Signature Version 4 for `POST /` with no query (the JSON protocols of
+ * DynamoDB and SSM). test/store/raw-dynamodb.test.ts checks it against the SDK's own signer
+ * (@smithy/signature-v4) for the same request.
+ */
+export function signV4({ headers, payload, amzDate, region, service, credentials: c }: SignV4Input): string {
+  const names = Object.keys(headers).sort()
+  const canonical = ['POST', '/', '', ...names.map((n) => `${n}:${headers[n]!.trim()}`), '', names.join(';'), sha256Hex(payload)].join('\n')
+  const day = amzDate.slice(0, 8)
+  const scope = `${day}/${region}/${service}/aws4_request`
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonical)].join('\n')
+  const key = hmac(hmac(hmac(hmac(`AWS4${c.secretAccessKey}`, day), region), service), 'aws4_request')
+  return `AWS4-HMAC-SHA256 Credential=${c.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${hmac(key, toSign).toString('hex')}`
 }
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex')
