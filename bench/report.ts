@@ -166,12 +166,14 @@ export function targetsOf(r: BenchResults): TargetRow[] {
   if (cs) {
     const te = cs.bundles.tokenExchange
     if (te) rows.push({ what: 'token-exchange bundle, zipped', target: '≤ 1 MB', measured: `${kib(te.zipBytes)} (${kib(te.rawBytes)} raw)`, met: te.zipBytes <= 1_000_000 })
+    const worst = cs.overFloorMs.median
+    const steady = cs.withStoredCopy.overFloorMs.median
     rows.push({
-      what: 'Cold start: import the bundle + first warm-path answer, over a bare node start',
+      what: 'Cold start: import the bundle + first exchange answered, over a bare node start',
       target: '≤ 150 ms',
-      measured: `${f0(cs.overFloorMs.median)} ms (${range0(cs.overFloorMs)})`,
-      met: cs.overFloorMs.median <= 150,
-      ...(cs.overFloorMs.median <= 150 ? {} : { why: 'see "Cold start"' }),
+      measured: `${f0(worst)} ms (${range0(cs.overFloorMs)}) without a stored JWKS copy (IdP fetched); ${f0(steady)} ms (${range0(cs.withStoredCopy.overFloorMs)}) with it (the deployed steady state)`,
+      met: worst <= 150,
+      ...(worst <= 150 ? {} : { why: `see "Cold start"${steady <= 150 ? ': met with the stored copy, missed for a new issuer' : ''}` }),
     })
   }
   const m = r.memory
@@ -478,50 +480,68 @@ function renderCounts(c: { idp: IdpCountsResult; table: DdbCountsResult }, push:
 }
 
 function renderColdStart(cs: ColdStartResult, push: Push) {
+  const w = cs.withStoredCopy
+  const phaseRows = (p: Pick<ColdStartResult, 'floorMs' | 'exchangeMs' | 'overFloorMs' | 'importedAtMs' | 'answeredAtMs'>) => [
+    ['floor: node starts and exits', f0(p.floorMs.median), range0(p.floorMs)],
+    ['import bundle + first exchange + exit', f0(p.exchangeMs.median), range0(p.exchangeMs)],
+    ['**difference (per pair)**', `**${f0(p.overFloorMs.median)}**`, range0(p.overFloorMs)],
+    ['inside that process: bundle imported, app ready (since process start)', f0(p.importedAtMs.median), range0(p.importedAtMs)],
+    ['inside that process: first answer out (since process start)', f0(p.answeredAtMs.median), range0(p.answeredAtMs)],
+  ]
   push(
     '## Cold start',
     '',
-    'Bundles as deployed: build/bundle.mjs (esbuild, ESM, minified, node22 target), zipped with the zip CLI (-9) as a deployment',
-    'package would be.',
+    'Bundles as deployed: build/bundle.mjs (esbuild, ESM, minified, node22 target, code splitting: `index.mjs` plus `chunks/` loaded',
+    'on `import()`), zipped with the zip CLI (-9) as a deployment package would be. The artifact holds every chunk; a cold start reads',
+    'and compiles only `index.mjs` and what it imports statically (the token-exchange function leaves the AWS SDK, dynamodb-toolbox',
+    'and the SSM client in chunks: see below).',
     '',
-    table(['function', 'bundle', 'zipped'], Object.entries(cs.bundles).map(([name, b]) => [name, kib(b.rawBytes), `${kib(b.zipBytes)} (${b.zipMethod})`])),
+    table(['function', 'bundle (all chunks)', 'zipped'], Object.entries(cs.bundles).map(([name, b]) => [name, kib(b.rawBytes), `${kib(b.zipBytes)} (${b.zipMethod})`])),
     '',
-    `Then ${cs.runs} pairs of fresh \`node\` processes, alternately one that only starts and exits (the floor) and one that imports the`,
-    'bundled token-exchange handler and answers its first AssumeRoleWithOIDC event (bench/procs/cold-start.mjs), each timed from spawn',
-    'to exit by the runner, with the same environment (TOKEN_KEYS, TABLE_NAME, DYNAMODB_ENDPOINT of the bench\'s DynamoDB Local,',
-    'ALLOW_PRIVATE_ISSUERS=true, NODE_EXTRA_CA_CERTS for the IdP\'s test CA).',
+    `Then ${cs.runs} pairs of fresh \`node\` processes per phase, alternately one that only starts and exits (the floor) and one that`,
+    'imports the bundled token-exchange handler and answers its first AssumeRoleWithOIDC event (bench/procs/cold-start.mjs), each timed',
+    'from spawn to exit by the runner, with the same environment (TOKEN_KEYS, TABLE_NAME, DYNAMODB_ENDPOINT of the bench\'s DynamoDB',
+    'Local, ALLOW_PRIVATE_ISSUERS=true, NODE_EXTRA_CA_CERTS for the IdP\'s test CA).',
     '',
-    table(['', 'median ms', 'min–max'], [
-      ['floor: node starts and exits', f0(cs.floorMs.median), range0(cs.floorMs)],
-      ['import bundle + first exchange + exit', f0(cs.exchangeMs.median), range0(cs.exchangeMs)],
-      ['**difference (per pair)**', `**${f0(cs.overFloorMs.median)}**`, range0(cs.overFloorMs)],
-      ['inside that process: bundle imported, app ready (since process start)', f0(cs.importedAtMs.median), range0(cs.importedAtMs)],
-      ['inside that process: first answer out (since process start)', f0(cs.answeredAtMs.median), range0(cs.answeredAtMs)],
-    ]),
+    '**No stored JWKS copy** (a new issuer, or before the first health check): the worst case.',
     '',
-    `What the first exchange does (counted run): table requests ${ops(cs.firstExchange.tableOps)} (the provider and the role into the`,
-    `config cache, and a look for a stored JWKS copy, absent here), IdP requests ${cs.firstExchange.idpRequests.discovery} discovery +`,
-    `${cs.firstExchange.idpRequests.jwks} JWKS over TLS (chain validated, thumbprint checked), the first AWS SDK call (client set-up), then the`,
-    'warm path: verify, trust policy, mint, seal, log, answer. The management bundle, started the same way, answered a signed',
-    `GetOIDCProvider with ${cs.managementSmoke.status} (a smoke check that the bundles work).`,
+    table(['', 'median ms', 'min–max'], phaseRows(cs)),
+    '',
+    `The first exchange (counted run): table requests ${ops(cs.firstExchange.tableOps)} (the provider, the role, read while the token is`,
+    `verified, and a look for a stored JWKS copy), IdP requests ${cs.firstExchange.idpRequests.discovery} discovery + ${cs.firstExchange.idpRequests.jwks} JWKS over TLS (chain validated,`,
+    'thumbprint checked), then the warm path: verify, trust policy, mint, seal, log, answer.',
+    '',
+    '**With the stored JWKS copy** (the deployed steady state: the scheduled health check stores each issuer\'s JWKS every run, key',
+    'refresh on rotations and provider changes):',
+    '',
+    table(['', 'median ms', 'min–max'], phaseRows(w)),
+    '',
+    `The first exchange (counted run): table requests ${ops(w.firstExchange.tableOps)}, IdP requests ${w.firstExchange.idpRequests.discovery + w.firstExchange.idpRequests.jwks}.`,
+    `The management bundle, started the same way, answered a signed GetOIDCProvider with ${cs.managementSmoke.status} (a smoke check of the build).`,
+    '',
+    'What the cold start is made of, and what was done about it (measured with per-package and per-phase timings, bench-free notes in',
+    'the session notes):',
+    '',
+    '- **The AWS SDK was the largest item** (~95–125 ms to load the DynamoDB client, lib-dynamodb and dynamodb-toolbox and make the',
+    '  first call, of which ~35–40 ms is the first request\'s set-up). The exchange\'s three reads (provider, role, stored JWKS copy) now',
+    '  go through a GetItem-only client (shared/store/raw-dynamodb.ts: SigV4 from node:crypto, checked against the SDK\'s own signer by',
+    '  test/store/raw-dynamodb.test.ts; keep-alive; timeouts; 2 attempts; SDK-shaped errors) with the entities\' keys and item checks',
+    '  (shared/store/hot-reads.ts, checked against the toolbox stores by test/store/hot-reads.test.ts). Every other store call',
+    '  (signed calls\' keys and nonces, policies) loads the SDK and the toolbox stores from a chunk on first use.',
+    '- **Code nobody runs**: Fastify\'s ajv and fast-json-stringify compilers and its pino logger were ~25 % of the bundle, parsed on',
+    '  every start; they are left out (build/bundle.mjs NEVER_LOADED: a module that throws if ever loaded). The SSM client and the',
+    '  SDK\'s credential providers are `import()`ed, so they sit in chunks that load only when used.',
+    '- **CommonJS modules parsed twice**: esbuild\'s `__commonJS(() => {...})` wrappers are rewritten as parenthesised function',
+    '  expressions (build/eager-cjs.mjs), which V8 compiles once, eagerly (~15 ms).',
+    '- The role is read while the token is verified (one table round trip less on a cold exchange).',
+    '',
+    'Not measured here: a deployed function reads its token keys from SSM Parameter Store at cold start (TOKEN_KEYS_PARAMETER): the',
+    'SSM client (~66 ms to load and construct on this machine, plus its first request\'s set-up) and one round trip to SSM come on top.',
+    'The same raw signed call (`AmazonSSM.GetParameters`) or the Parameters and Secrets Lambda extension would remove most of the load',
+    'time; not done in this round. What remains: Fastify + @fastify/aws-lambda (~45 ms to load, ~15 ms to build the app, ~10 ms for',
+    'the first inject), ~20 ms of parsing, and without a stored copy the two TLS handshakes to the IdP (~20 ms).',
     '',
   )
-  if (cs.overFloorMs.median > 150) {
-    push(
-      `**Target missed (≤ 150 ms over the floor).** The bundle is imported and the app ready ${f0(cs.importedAtMs.median)} ms after the process`,
-      `started, the first answer is out at ${f0(cs.answeredAtMs.median)} ms, against ${f0(cs.floorMs.median)} ms for a bare start and exit. Before the first`,
-      'request, V8 parses and compiles ~1.3 MB of minified JavaScript (Fastify, the AWS SDK v3 DynamoDB and SSM clients, dynamodb-toolbox,',
-      'and the ajv and fast-json-stringify that come with Fastify, parsed though no longer run), runs the module initialisers, and',
-      'Fastify builds the app. The first',
-      'exchange then pays the first AWS SDK request (client and signer set-up), three GetItems and two TLS handshakes to the IdP. All',
-      'of it is CPU-bound and moves with the load of this shared 2-core machine. Changes made here: the',
-      'bundles prefer the ESM builds of their dependencies (tree-shaken AWS SDK, ~20 % smaller bundles), and Fastify no longer sets',
-      'up ajv and fast-json-stringify when an app is built (no route has a JSON schema). Meeting 150 ms would need a smaller stack',
-      'on the token-exchange function: no Fastify/light-my-request layer (issue 4 prescribes it), no dynamodb-toolbox on this path,',
-      'and the SSM client loaded only when TOKEN_KEYS_PARAMETER is set; or Lambda SnapStart-style snapshots.',
-      '',
-    )
-  }
 }
 
 function renderMemory(m: MemoryResult, push: Push) {
