@@ -58,6 +58,9 @@ async function run(kind: Kind, budgetMs: number): Promise<Sample> {
       const res = await fn(evs[n % evs.length], lambdaCtx)
       if (res.statusCode !== 200) throw new Error(`${kind}: status ${res.statusCode} ${res.body.slice(0, 300)}`)
       n++
+      // One event-loop turn between invocations, as the Lambda runtime's wait for the next event gives
+      // (bench/procs/memory.ts: without it, native handles freed by deferred clean-up pile up).
+      await new Promise((r) => setImmediate(r))
     }
     elapsed = performance.now() - t0
   }
