@@ -281,7 +281,8 @@ function renderProxy(p: ProxyResult, push: Push) {
   push(
     '## Through the @fastify/aws-lambda proxy, one invocation at a time',
     '',
-    'In process, as a Lambda container runs it: an API Gateway HTTP API (payload 2.0) event handed to the handler, awaited, the next one.',
+    'In process, as a Lambda container runs it: an API Gateway HTTP API (payload 2.0) event handed to the handler, awaited, one',
+    'event-loop turn (the runtime\'s wait for the next event; it also runs the clean-up Node defers to the loop), the next one.',
     '*Hello-world* (the floor): a Fastify route returning `{"hello":"world"}` behind `@fastify/aws-lambda` with its default options.',
     '*Hello-world, service adapter*: the same route behind shared/http/lambda-adapter.ts, which the functions use (the raw query',
     'routed through; `decorateRequest` off, since nothing reads `request.awsLambda`: it saves a randomBytes() call per invocation).',
