@@ -141,6 +141,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     })
   }
 
+  // BENCH_DEBUG_STUCK=1: report a request still unanswered after 5 s (its index and what came back so far).
+  const watchdog = process.env.BENCH_DEBUG_STUCK === '1'
+    ? setInterval(() => {
+        const now = performance.now()
+        for (const c of conns) {
+          if (c.busy && now - c.started > 5000) {
+            console.error(`loadgen: request ${c.index} unanswered for ${((now - c.started) / 1000).toFixed(0)} s; received ${c.buf.length} bytes: ${JSON.stringify(c.buf.toString('latin1', 0, 300))}; sent: ${JSON.stringify(opts.request(c.index).toString('latin1', 0, 200))}`)
+          }
+        }
+      }, 5000)
+    : undefined
   let ticker: NodeJS.Timeout | undefined
   if (opts.ratePerSec === undefined) {
     for (const c of conns) send(c, performance.now())
@@ -167,6 +178,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
 
   await done
   if (ticker) clearInterval(ticker)
+  if (watchdog) clearInterval(watchdog)
   const elapsedMs = performance.now() - t0
   for (const c of conns) c.socket.destroy()
   const s = samples.subarray(0, Math.min(sampleCount, maxSamples)).sort()
