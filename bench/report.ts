@@ -590,6 +590,9 @@ function renderSoak(s: SoakResult, push: Push) {
         'queue behind them for a free connection (latency counts from the scheduled send time, so queueing is included).', '']
       : []),
     s.errors > 0 ? `Errors by kind: ${JSON.stringify(s.errorsByKind)}; first failures: ${s.failures.join(' | ')}` : 'No request failed.',
+    ...((s.unsolicited ?? []).length > 0
+      ? ['', `Not requests (the load generator\'s connections are used round-robin; these are the server\'s own doing on connections with nothing in flight): ${s.unsolicited.join(' | ')}.`]
+      : []),
     '',
     `RSS over time (MiB, every ~10 s): ${s.rss.map((p) => (p.rssBytes / 2 ** 20).toFixed(0)).join(' ')}`,
     '',

@@ -34,6 +34,12 @@ export interface LoadResult {
   unsent: number
   /** First few failures (status and start of the body) for the report. */
   failures: string[]
+  /**
+   * Messages the server sent on a connection with no request in flight (not answers, not counted as
+   * requests): e.g. Node's `408 Request Timeout` on a keep-alive connection left idle past its
+   * requestTimeout. With its status line, first few.
+   */
+  unsolicited: string[]
 }
 
 interface Conn {
@@ -56,7 +62,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let errors = 0
   let issued = 0
   const failures: string[] = []
+  const unsolicited: string[] = []
   let stopping = false
+  // Open loop: connections are taken round-robin, so none sits idle for the whole run (an idle
+  // keep-alive connection is eventually timed out by the server, which is not the server failing).
+  let nextConn = 0
   const queue: number[] = [] // open loop: scheduled send times waiting for a free connection
 
   const conns: Conn[] = await Promise.all(
@@ -120,6 +130,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         const status = Number(head.slice(9, 12))
         const body = c.buf.subarray(end + 4, total)
         c.buf = c.buf.subarray(total)
+        if (!c.busy) {
+          if (unsolicited.length < 5) unsolicited.push(`${status} ${body.toString('utf8', 0, Math.min(body.length, 120))}`)
+          continue
+        }
         requests++
         const latency = performance.now() - c.started
         record(latency)
@@ -133,11 +147,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     c.socket.on('error', () => undefined)
     c.socket.on('close', () => {
       if (c.busy) {
+        // A request in flight lost with its connection: a failure.
         errors++
         c.busy = false
+        if (!stopping && failures.length < 5) failures.push('connection closed by the server with a request in flight')
+      } else if (!stopping && unsolicited.length < 5) {
+        unsolicited.push('idle connection closed by the server')
       }
-      if (!stopping && failures.length < 5) failures.push('connection closed by the server')
-      if (conns.every((x) => !x.busy)) finish()
+      // The run ends at its deadline, not when an idle connection goes away; open loop, the remaining
+      // connections carry the load (closed loop, this connection's share stops).
+      if (stopping && conns.every((x) => !x.busy)) finish()
+      else if (opts.ratePerSec === undefined && conns.every((x) => x.socket.destroyed)) finish()
     })
   }
 
@@ -169,7 +189,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const due = Math.floor(((now - t0) / 1000) * rate)
       for (; scheduled < due; scheduled++) {
         const at = t0 + (scheduled / rate) * 1000
-        const free = conns.find((x) => !x.busy && !x.socket.destroyed)
+        let free: Conn | undefined
+        for (let k = 0; k < conns.length && free === undefined; k++) {
+          const x = conns[(nextConn + k) % conns.length]!
+          if (!x.busy && !x.socket.destroyed) {
+            free = x
+            nextConn = (nextConn + k + 1) % conns.length
+          }
+        }
         if (free) send(free, at)
         else queue.push(at)
       }
@@ -193,6 +220,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     p99Ms: q(0.99),
     maxMs: s.length === 0 ? Number.NaN : s[s.length - 1]!,
     failures,
+    unsolicited,
   }
 }
 

@@ -17,6 +17,8 @@ export interface SoakResult {
   unsent: number
   errorsByKind: Record<string, number>
   failures: string[]
+  /** Messages on idle connections (not answers to requests), and idle connections the server closed. */
+  unsolicited: string[]
   p50Ms: number
   p99Ms: number
   maxMs: number
@@ -92,6 +94,7 @@ export async function runSoak(ctx: BenchContext, contextFile: string, opts: { se
       unsent: load.unsent,
       errorsByKind,
       failures: load.failures,
+      unsolicited: load.unsolicited,
       p50Ms: load.p50Ms,
       p99Ms: load.p99Ms,
       maxMs: load.maxMs,
