@@ -32,9 +32,8 @@ export interface BundleSize {
   zipMethod: string
 }
 
-export interface ColdStartResult {
-  bundles: Record<string, BundleSize>
-  runs: number
+/** One phase: pairs of fresh processes (floor, then import + first exchange), and a counted run. */
+export interface ColdStartPhase {
   floorMs: Summary
   exchangeMs: Summary
   /** Per pair: exchange process minus the floor process started right before it. */
@@ -43,15 +42,13 @@ export interface ColdStartResult {
   importedAtMs: Summary
   answeredAtMs: Summary
   firstExchange: { tableOps: OpCounts; idpRequests: { discovery: number; jwks: number } }
-  /** The same with the issuer's JWKS copy stored in the table (the deployed steady state). */
-  withStoredCopy: {
-    floorMs: Summary
-    exchangeMs: Summary
-    overFloorMs: Summary
-    importedAtMs: Summary
-    answeredAtMs: Summary
-    firstExchange: { tableOps: OpCounts; idpRequests: { discovery: number; jwks: number } }
-  }
+}
+
+/** The phase without a stored JWKS copy at top level; the same with the issuer's copy stored (the deployed steady state). */
+export interface ColdStartResult extends ColdStartPhase {
+  bundles: Record<string, BundleSize>
+  runs: number
+  withStoredCopy: ColdStartPhase
   /** The management bundle, started fresh, answering a signed GetOIDCProvider (a smoke check of the build). */
   managementSmoke: { status: number; importedAtMs: number; answeredAtMs: number }
 }

@@ -73,3 +73,12 @@ export function fromStoredJwksCopy(issuer: string, copy: unknown): IssuerKeys | 
     fetchedAt: c.fetchedAt,
   }
 }
+
+/** A stored copy's JSON text, or undefined when it does not parse (treated as no copy: the IdP is asked). */
+export function parseStoredCopy(text: string): StoredJwksCopy | undefined {
+  try {
+    return JSON.parse(text) as StoredJwksCopy
+  } catch {
+    return undefined
+  }
+}

@@ -3,7 +3,7 @@
 // (an item that does not match its entity's schema is an InternalError, as a toolbox formatter error is).
 // test/store/hot-reads.test.ts checks they return exactly what the toolbox stores return.
 
-import type { StoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
+import { parseStoredCopy } from '../oidc/jwks-cache-copy.ts'
 import { roleKeyOf } from '../validation/ram-rules.ts'
 import type { JwksCopyRecord } from './jwks-copy-store.ts'
 import type { OidcProviderRecord } from './oidc-provider-store.ts'
@@ -69,12 +69,7 @@ export class HotReads {
   async jwksCopy(issuer: string): Promise<JwksCopyRecord | undefined> {
     const found = await this.get<{ issuer: string; fetchedAt: number; keyIds: string[]; copy: string; storedAt: number }>('JwksCopy', JWKS, `JWKS#${issuer}`, 'JWKS')
     if (found === undefined) return undefined
-    let copy: StoredJwksCopy
-    try {
-      copy = JSON.parse(found.copy) as StoredJwksCopy
-    } catch {
-      return undefined
-    }
-    return { ...found, copy }
+    const copy = parseStoredCopy(found.copy)
+    return copy === undefined ? undefined : { ...found, copy }
   }
 }

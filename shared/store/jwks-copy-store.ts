@@ -5,7 +5,7 @@
 // (fromStoredJwksCopy): data, not trust.
 
 import { Entity, GetItemCommand, PutItemCommand, item, list, number, string } from 'dynamodb-toolbox'
-import type { StoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
+import { parseStoredCopy, type StoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
 import type { StoreTable } from './table.ts'
 import { isConditionalCheckFailed, toStoreError } from './store-errors.ts'
 
@@ -49,13 +49,8 @@ export class JwksCopyStore {
       throw toStoreError(e)
     }
     if (found === undefined) return undefined
-    let copy: StoredJwksCopy
-    try {
-      copy = JSON.parse(found.copy) as StoredJwksCopy
-    } catch {
-      return undefined
-    }
-    return { issuer: found.issuer, fetchedAt: found.fetchedAt, keyIds: found.keyIds, copy, storedAt: found.storedAt }
+    const copy = parseStoredCopy(found.copy)
+    return copy === undefined ? undefined : { issuer: found.issuer, fetchedAt: found.fetchedAt, keyIds: found.keyIds, copy, storedAt: found.storedAt }
   }
 
   /** Stores the copy unless the table already holds one fetched at the same time or later. */

@@ -129,6 +129,26 @@ describe('serverless package: functions and artifacts', () => {
     for (const fn of Object.keys(FUNCTIONS)) expect(size(fn), fn).toBeLessThanOrEqual(1024 * 1024)
   })
 
+  it('keeps the AWS SDK and dynamodb-toolbox out of what the token-exchange cold start loads (loaded by import() on first other use)', () => {
+    const meta = JSON.parse(readFileSync(join(REPO_ROOT, '.build', 'tokenExchange', 'meta.json'), 'utf8')) as Json
+    const outputs = meta.outputs as Record<string, { inputs: Record<string, unknown>; imports: Array<{ path: string; kind: string }> }>
+    const entry = Object.keys(outputs).find((k) => k.endsWith('tokenExchange/index.mjs'))!
+    const loaded = new Set<string>()
+    const visit = (out: string) => {
+      if (loaded.has(out) || !outputs[out]) return
+      loaded.add(out)
+      for (const i of outputs[out]!.imports) if (i.kind === 'import-statement') visit(i.path)
+    }
+    visit(entry)
+    const inputs = [...loaded].flatMap((o) => Object.keys(outputs[o]!.inputs))
+    expect(inputs).toContain('shared/store/raw-dynamodb.ts')
+    expect(inputs.filter((f) => /node_modules\/(@aws-sdk|@smithy|dynamodb-toolbox)\//.test(f))).toEqual([])
+    // ...and they are in the artifact, for the first signed call or other store use.
+    const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs))
+    expect(all.some((f) => f.includes('node_modules/@aws-sdk/client-dynamodb/'))).toBe(true)
+    expect(all.some((f) => f.includes('node_modules/dynamodb-toolbox/'))).toBe(true)
+  })
+
   it('bundles no management code into token exchange (esbuild metafile of the packaged build)', () => {
     const inputs = (fn: string) => Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, '.build', fn, 'meta.json'), 'utf8')) as Json).inputs)
     const te = inputs('tokenExchange')
