@@ -46,6 +46,20 @@ describe('table requests (counts behind BENCHMARKS.md)', () => {
     expect(table.counts()).toEqual({ BatchWriteItem: 2 })
   })
 
+  it('a token that fails verification costs no role read, whatever role it names', async () => {
+    expect((await fx.exchange({ OIDCToken: fx.idToken() })).status).toBe(200) // provider and keys cached
+    await fx.svc.app.sts.audit.flush()
+    table.reset()
+    for (let i = 0; i < 20; i++) {
+      const token = fx.idToken()
+      const forged = `${token.slice(0, token.lastIndexOf('.') + 1)}${'A'.repeat(342)}`
+      const res = await fx.exchange({ OIDCToken: forged, RoleArn: `acs:ram::${fx.account}:role/made-up-${i}` })
+      expect(res.body.Code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    }
+    await fx.svc.app.sts.audit.flush()
+    expect(table.counts().GetItem ?? 0).toBe(0)
+  })
+
   it('resolving STS credentials reads nothing: a GetCallerIdentity signed with them writes its nonce and that is all', async () => {
     const { body } = await fx.exchange({ OIDCToken: fx.idToken() })
     await fx.svc.app.sts.audit.flush()
