@@ -1,7 +1,6 @@
 // Bundles each Lambda entry in functions/ with esbuild into .build/<name>/index.mjs plus .build/<name>/chunks/
 // (one bundle per function, ESM, minified, node22 target, code splitting: what is only import()ed is
-// read and compiled only when loaded). BUNDLE_SPLIT=0, BUNDLE_STUB=0, BUNDLE_EAGER=0 switch the three
-// cold-start measures off one by one, for comparisons (BENCHMARKS.md "Cold start"). Used by the serverless plugin (serverless-bundle-plugin.cjs),
+// read and compiled only when loaded; BENCHMARKS.md "Cold start"). Used by the serverless plugin (serverless-bundle-plugin.cjs),
 // by the tests that run the bundles as Lambda would, and by benchmarks.
 import { build } from 'esbuild'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -47,15 +46,17 @@ export async function bundleAll(root = process.cwd(), names = Object.keys(FUNCTI
     const outdir = join(outRoot, name)
     await rm(outdir, { recursive: true, force: true })
     await mkdir(outdir, { recursive: true })
-    const split = process.env.BUNDLE_SPLIT !== '0'
     const result = await build({
       absWorkingDir: root,
       entryPoints: { index: FUNCTIONS[name] },
       // Code splitting: what is only import()ed (the SSM client without TOKEN_KEYS_PARAMETER, the AWS
       // SDK's credential providers other than the one in use) goes to chunks/ and is read and compiled
       // only if it is loaded. The entry is index.mjs; chunks/ must be deployed next to it.
-      ...(split ? { splitting: true, outdir, chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' } } : { outfile: join(outdir, 'index.mjs') }),
-      plugins: process.env.BUNDLE_STUB !== '0' ? [neverLoaded] : [],
+      splitting: true,
+      outdir,
+      chunkNames: 'chunks/[name]-[hash]',
+      outExtension: { '.js': '.mjs' },
+      plugins: [neverLoaded],
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -71,7 +72,7 @@ export async function bundleAll(root = process.cwd(), names = Object.keys(FUNCTI
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       logLevel: 'warning',
     })
-    if (process.env.BUNDLE_EAGER !== '0') await eagerCommonJsModules(outdir)
+    await eagerCommonJsModules(outdir)
     await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile))
     results[name] = join(outdir, 'index.mjs')
   }

@@ -12,7 +12,7 @@ import type { Stores } from './stores.ts'
 
 type StoreConfig = Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>
 
-export function openExchangeStores(config: StoreConfig, opts: { raw?: boolean } = {}): Stores {
+export function openExchangeStores(config: StoreConfig): Stores {
   let loading: Promise<Stores> | undefined
   const load = () => (loading ??= import('./stores.ts').then((m) => m.openStores(config)))
   // Methods of the real store `name`, loaded on first call; `hot` overrides some of them.
@@ -25,7 +25,7 @@ export function openExchangeStores(config: StoreConfig, opts: { raw?: boolean } 
         return (...args: unknown[]) => load().then((s) => (s[name] as any)[method](...args))
       },
     })
-  const credentials = opts.raw === false ? undefined : rawCredentials(config.dynamodbEndpoint)
+  const credentials = rawCredentials(config.dynamodbEndpoint)
   const hot = credentials
     ? new HotReads(new RawDynamo({ region: config.region, endpoint: config.dynamodbEndpoint, credentials, maxAttempts: 2 }), config.tableName)
     : undefined
