@@ -6,6 +6,7 @@ import { build } from 'esbuild'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { eagerCommonJs, exportedHelpers } from './eager-cjs.mjs'
+import { lazyRequire } from './lazy-require.mjs'
 
 export const FUNCTIONS = {
   management: 'functions/management.ts',
@@ -56,7 +57,7 @@ export async function bundleAll(root = process.cwd(), names = Object.keys(FUNCTI
       outdir,
       chunkNames: 'chunks/[name]-[hash]',
       outExtension: { '.js': '.mjs' },
-      plugins: [neverLoaded],
+      plugins: [neverLoaded, lazyRequire],
       bundle: true,
       platform: 'node',
       format: 'esm',

@@ -3,7 +3,8 @@
 // token-exchange handler and answers its first exchange, timed from spawn to exit. Two phases:
 // - no stored JWKS copy (a new issuer, or no health check yet): the first exchange reads the provider
 //   and role from the table, finds no stored copy and fetches the issuer's discovery document and JWKS
-//   (two TLS handshakes, thumbprints checked);
+//   (over one keep-alive TLS connection when both are on the issuer's host: one handshake, the thumbprint
+//   checked for each request);
 // - with the stored copy (the deployed steady state: the scheduled health check refreshes it every run,
 //   key refresh on rotations): the first exchange reads the provider, the role and the copy, and calls
 //   no IdP.

@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { type IssuerKey, InvalidJwksError, parseJwks, type PublicJwk, type SkippedKey } from './discovery-jwks.ts'
-import { type ChainEntry, FETCH_DEFAULTS, fetchHttpsJson, type FetchOptions, type FetchResult, MAX_TIMEOUT_MS, OidcFetchError, type OidcFetchErrorKind } from './https-fetch.ts'
+import { type ChainEntry, FETCH_DEFAULTS, fetchHttpsJson, type FetchOptions, type FetchResult, IdpConnections, MAX_TIMEOUT_MS, OidcFetchError, type OidcFetchErrorKind } from './https-fetch.ts'
 
 export interface DiscoveryOptions extends Omit<FetchOptions, 'fingerprints'> {
   /** The fetcher; fetchHttpsJson by default (tests may inject one). */
@@ -132,6 +132,18 @@ export async function fetchIssuerKeys(issuer: string, fingerprints: readonly str
 }
 
 async function fetchIssuerKeysOrFail(issuer: string, fingerprints: readonly string[], opts: DiscoveryOptions): Promise<IssuerKeys> {
+  // Discovery and JWKS go over one keep-alive connection when jwks_uri is on the discovery host (most
+  // IdPs): one handshake instead of two, each connection still thumbprint-checked (https-fetch-reuse.ts).
+  // The pool ends with this fetch.
+  const connections = opts.connections ?? new IdpConnections()
+  try {
+    return await fetchOverConnections(issuer, fingerprints, { ...opts, connections })
+  } finally {
+    if (opts.connections === undefined) connections.close()
+  }
+}
+
+async function fetchOverConnections(issuer: string, fingerprints: readonly string[], opts: DiscoveryOptions): Promise<IssuerKeys> {
   const { fetchJson = fetchHttpsJson, now = Date.now, ...fetchOpts } = opts
   // Discovery and JWKS share ONE total budget (issue 4: the exchange waits at most that long for an IdP).
   const budgetMs = Math.min(fetchOpts.totalTimeoutMs ?? FETCH_DEFAULTS.totalTimeoutMs, MAX_TIMEOUT_MS)

@@ -10,9 +10,11 @@ import type { TLSSocket } from 'node:tls'
 import { approximateLastSent, type ChainEntry, matchFingerprint, normaliseFingerprints, readPeerChain } from './https-fetch-chain.ts'
 import { OidcFetchError } from './https-fetch-error.ts'
 import { probeSentChain } from './https-fetch-probe.ts'
+import type { IdpConnections } from './https-fetch-reuse.ts'
 import { ForbiddenAddressError, guardedLookup, isForbiddenAddress, type Resolver } from './net-guard.ts'
 
 export { OidcFetchError, type OidcFetchErrorKind } from './https-fetch-error.ts'
+export { IdpConnections } from './https-fetch-reuse.ts'
 export type { ChainEntry } from './https-fetch-chain.ts'
 
 export const FETCH_DEFAULTS = {
@@ -48,6 +50,12 @@ export interface FetchOptions {
   exactSentChain?: boolean
   /** DNS resolver behind the guard; dns.lookup by default (tests inject one). */
   resolver?: Resolver
+  /**
+   * A keep-alive pool shared by the requests of one issuer fetch (fetchIssuerKeys: discovery + JWKS).
+   * Without it every request has a connection of its own. Either way every connection's chain and
+   * thumbprint are checked (https-fetch-reuse.ts).
+   */
+  connections?: IdpConnections
 }
 
 export interface FetchResult {
@@ -64,7 +72,8 @@ export interface FetchResult {
 }
 
 // A resumed TLS session carries no peer chain and node skips checkServerIdentity on resumption, so
-// reuse would let a connection skip the thumbprint check: every request gets a fresh full handshake
+// resumption would let a connection skip the thumbprint check: every connection gets a fresh full
+// handshake. Without a pool (FetchOptions.connections) a request also gets a connection of its own
 // (IdP fetches are rare, the JWKS cache sits above).
 const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 0 }) // bound: no pooled sockets, zero cached TLS sessions
 
@@ -136,7 +145,7 @@ export async function fetchHttpsJson(url: string, opts: FetchOptions): Promise<F
   const probe = () => probeSentChain(target, { allowPrivate, resolver: opts.resolver, timeoutMs: connectTimeoutMs })
   let result: FetchResult
   try {
-    result = await request(target, opts, connectTimeoutMs)
+    result = await requestRetryingPooled(target, opts, connectTimeoutMs)
   } catch (e) {
     if (opts.exactSentChain && e instanceof OidcFetchError && (e.kind === 'fingerprint-mismatch' || e.kind === 'certificate-invalid')) {
       const sent = await probe().catch(() => undefined)
@@ -157,8 +166,25 @@ export async function fetchHttpsJson(url: string, opts: FetchOptions): Promise<F
   return result
 }
 
-function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: number): Promise<FetchResult> {
+/**
+ * One request; when it went out on a pooled keep-alive connection that broke (the server may close an
+ * idle connection just as it is reused), once more on a new connection, within the same total timeout.
+ * GETs are idempotent; the broken socket is destroyed, so the pool cannot hand it out again.
+ */
+async function requestRetryingPooled(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: number): Promise<FetchResult> {
   const totalTimeoutMs = clampTimeout(opts.totalTimeoutMs, FETCH_DEFAULTS.totalTimeoutMs)
+  const started = performance.now()
+  const attempt = { reusedSocket: false }
+  try {
+    return await request(target, opts, connectTimeoutMs, totalTimeoutMs, attempt)
+  } catch (e) {
+    const left = Math.floor(totalTimeoutMs - (performance.now() - started))
+    if (!attempt.reusedSocket || !(e instanceof OidcFetchError) || e.kind !== 'unreachable' || left < 1) throw e
+    return request(target, opts, Math.min(connectTimeoutMs, left), left, { reusedSocket: false })
+  }
+}
+
+function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: number, totalTimeoutMs: number, attempt: { reusedSocket: boolean }): Promise<FetchResult> {
   const maxBodyBytes = Math.min(Math.max(Math.floor(opts.maxBodyBytes ?? FETCH_DEFAULTS.maxBodyBytes), 1), MAX_BODY_LIMIT)
   const fingerprints = normaliseFingerprints(opts.fingerprints)
   const { url, host } = target
@@ -185,6 +211,8 @@ function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: numb
     const totalTimer = setTimeout(() => finish(fail('timeout', `${host} did not deliver the document within ${totalTimeoutMs} ms`)), totalTimeoutMs)
     totalTimer.unref()
 
+    // A new connection: its handshake validated the chain (rejectUnauthorized); read it, remember it for
+    // the pool, check the thumbprint.
     const onSecureConnect = (socket: TLSSocket) => {
       clearTimeout(connectTimer)
       // rejectUnauthorized already destroyed untrusted chains; this is the belt to those braces.
@@ -195,18 +223,31 @@ function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: numb
       if (chain.length === 0) {
         return finish(fail('certificate-invalid', `no certificate chain is available for the connection to ${host}`))
       }
+      // Only a connection that passed is pooled for the next request (which checks it again, with its own fingerprints).
+      if (checkThumbprint(chain)) opts.connections?.record(socket, chain)
+    }
+    // A pooled connection: the chain validated at its own handshake, checked against THIS request's fingerprints.
+    const onPooledSocket = (socket: TLSSocket, chain: ChainEntry[]) => {
+      clearTimeout(connectTimer)
+      attempt.reusedSocket = true
+      if (!socket.authorized) return finish(fail('certificate-invalid', `the TLS certificate chain of ${host} is not trusted (${String(socket.authorizationError)})`))
+      checkThumbprint(chain)
+    }
+    const checkThumbprint = (chain: ChainEntry[]): boolean => {
       const lastSent = approximateLastSent(chain)!
       const matched = matchFingerprint(chain, fingerprints)
       if (matched === undefined) {
-        return finish(
+        finish(
           fail('fingerprint-mismatch', `none of the registered fingerprints is in the certificate chain of ${host}; the last certificate it sends has the fingerprint ${lastSent}`, {
             chain,
             lastSentSha1: lastSent,
             lastSentExact: false,
           }),
         )
+        return false
       }
       verified = { chain, matched, lastSent }
+      return true
     }
 
     const onResponse = (res: IncomingMessage) => {
@@ -256,7 +297,7 @@ function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: numb
           path: target.path,
           method: 'GET',
           headers: { accept: 'application/json', 'accept-encoding': 'identity', 'user-agent': 'oidc-sts' },
-          agent,
+          agent: opts.connections?.agent ?? agent,
           // SNI is the URL's host name; TLS forbids IP literals in SNI, the certificate's IP SAN is checked instead.
           ...(target.literalIp ? {} : { servername: target.hostname }),
           lookup: guardedLookup(opts.allowPrivate === true, opts.resolver),
@@ -271,7 +312,11 @@ function request(target: HttpsTarget, opts: FetchOptions, connectTimeoutMs: numb
     }
     req.on('socket', (socket) => {
       const tlsSocket = socket as TLSSocket
-      tlsSocket.once('secureConnect', () => onSecureConnect(tlsSocket))
+      // A socket the pool hands out again completed (and passed) its handshake before: no secureConnect
+      // will come. Any other socket is new and is checked when its handshake completes.
+      const pooled = opts.connections?.chainOf(tlsSocket)
+      if (pooled !== undefined) onPooledSocket(tlsSocket, pooled)
+      else tlsSocket.once('secureConnect', () => onSecureConnect(tlsSocket))
     })
     req.on('error', (e) => finish(mapRequestError(e, target)))
     req.end()

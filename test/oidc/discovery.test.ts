@@ -1,5 +1,5 @@
 // Discovery + JWKS fetch against a local HTTPS IdP, and how each failure maps to an AuthenticationFail.OIDCToken code.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../shared/errors.ts'
 import { discoveryFailureOf, discoveryUrlOf, type DiscoveryOptions, fetchIssuerKeys } from '../../shared/oidc/discovery.ts'
 import { fetchHttpsJson } from '../../shared/oidc/https-fetch.ts'
@@ -66,6 +66,20 @@ describe('fetchIssuerKeys', () => {
     expect(keys.fetchedAt).toBeGreaterThanOrEqual(before)
     expect(idp.requests(idp.discoveryPath)).toBe(1)
     expect(idp.requests(idp.jwksPath)).toBe(1)
+  })
+
+  it('fetches discovery and a JWKS on the same host over one connection, thumbprint checked for each, and closes it', async () => {
+    idp.resetCounts()
+    const keys = await fetchIssuerKeys(idp.issuer, fps, opts)
+    expect(idp.requests(idp.discoveryPath)).toBe(1)
+    expect(idp.requests(idp.jwksPath)).toBe(1)
+    expect(idp.connections).toBe(1)
+    expect(idp.resumedSessions).toBe(0)
+    expect(keys.matchedFingerprints).toEqual({ discovery: pki.intermediate.sha1, jwks: pki.intermediate.sha1 })
+    // Nothing outlives the fetch: the next fetch connects (and is checked) anew.
+    await vi.waitFor(() => expect(idp.openConnections).toBe(0))
+    await fetchIssuerKeys(idp.issuer, fps, opts)
+    expect(idp.connections).toBe(2)
   })
 
   it('works for an issuer with a path and a trailing slash when the document names it exactly', async () => {

@@ -1,8 +1,9 @@
 // The IdP fetcher over real sockets: thumbprints on every connection, SSRF refusals before connecting, hostile servers bounded.
-import { createServer, type Server } from 'node:net'
+import https from 'node:https'
+import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fetchHttpsJson, type FetchOptions, OidcFetchError } from '../../shared/oidc/https-fetch.ts'
+import { fetchHttpsJson, type FetchOptions, IdpConnections, OidcFetchError } from '../../shared/oidc/https-fetch.ts'
 import { type HttpsIdp, startHttpsIdp } from '../support/https-idp.ts'
 import { createTestPki, issueLeaf, type TestPki } from '../support/test-ca.ts'
 
@@ -92,6 +93,71 @@ describe('fetchHttpsJson: thumbprints', () => {
     await fetchHttpsJson(idp.origin + idp.discoveryPath, base)
     expect(idp.connections).toBe(3)
     expect(idp.resumedSessions).toBe(0)
+  })
+
+  it('with a pool, a second request reuses the verified connection and checks the thumbprint on it again', async () => {
+    idp.resetCounts()
+    const connections = new IdpConnections()
+    try {
+      const first = await fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, connections })
+      const second = await fetchHttpsJson(idp.origin + idp.jwksPath, { ...base, connections })
+      expect(idp.connections).toBe(1)
+      expect(idp.resumedSessions).toBe(0)
+      // The reused connection carries the chain of its own handshake, matched again for this request.
+      expect(second.chain).toEqual(first.chain)
+      expect(second.matchedFingerprint).toBe(pki.intermediate.sha1)
+      // The same pooled connection, asked with fingerprints its chain does not carry: refused, not trusted
+      // because it was verified before.
+      const e = await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: [otherPki.root.sha1], connections }))
+      expect(e.kind).toBe('fingerprint-mismatch')
+      expect(e.chain?.map((c) => c.sha1)).toEqual([pki.leaf.sha1, pki.intermediate.sha1, pki.root.sha1])
+      expect(idp.connections).toBe(1)
+      // A refused connection is closed, never handed out again: the next request has a new, fully checked one.
+      await fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, connections })
+      expect(idp.connections).toBe(2)
+      expect(idp.resumedSessions).toBe(0)
+    } finally {
+      connections.close()
+    }
+  })
+
+  it('with a pool, a connection whose thumbprint check failed is not pooled', async () => {
+    idp.resetCounts()
+    const connections = new IdpConnections()
+    try {
+      expect((await failure(fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, fingerprints: [otherPki.root.sha1], connections }))).kind).toBe('fingerprint-mismatch')
+      await fetchHttpsJson(idp.origin + idp.discoveryPath, { ...base, connections })
+      expect(idp.connections).toBe(2)
+    } finally {
+      connections.close()
+    }
+  })
+
+  it('with a pool, a request whose pooled connection the server closed goes out again on a new, checked connection', async () => {
+    // Answers the first request of each connection, drops the connection on the second: what a server
+    // closing an idle keep-alive connection just as it is reused looks like to the client.
+    const served = new WeakSet<Socket>()
+    let accepted = 0
+    const server = https.createServer({ key: pki.leaf.keyPem, cert: pki.leaf.certPem + pki.intermediate.certPem }, (req, res) => {
+      if (served.has(req.socket)) return req.socket.destroy()
+      served.add(req.socket)
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
+    server.on('connection', () => accepted++)
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const connections = new IdpConnections()
+    try {
+      await fetchHttpsJson(`${origin}/a`, { ...base, connections })
+      const r = await fetchHttpsJson(`${origin}/b`, { ...base, connections })
+      expect(r.json).toEqual({ ok: true })
+      expect(r.matchedFingerprint).toBe(pki.intermediate.sha1)
+      expect(accepted).toBe(2)
+    } finally {
+      connections.close()
+      server.closeAllConnections()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
   })
 
   it('refuses a certificate for another host name', async () => {

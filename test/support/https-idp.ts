@@ -42,6 +42,8 @@ export interface HttpsIdp {
   requests(path: string): number
   /** TCP connections accepted (a refused-before-connecting request adds none). */
   readonly connections: number
+  /** TCP connections open right now (a client that keeps none open leaves 0 once its closes arrive). */
+  readonly openConnections: number
   /** TLS handshakes that resumed a session. */
   readonly resumedSessions: number
   /** Switch certificate/key (and chain sent) for new connections, e.g. to another CA mid-test. */
@@ -166,6 +168,9 @@ export async function startHttpsIdp(options: HttpsIdpOptions): Promise<HttpsIdp>
     requests: (path) => counts.get(path) ?? 0,
     get connections() {
       return connections
+    },
+    get openConnections() {
+      return sockets.size
     },
     get resumedSessions() {
       return resumedSessions
