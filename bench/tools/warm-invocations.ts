@@ -1,0 +1,106 @@
+// A deterministic-ish companion to the proxy benchmark, for instruction counting: the warm exchange
+// through the service's Lambda handler (shared/service-app.ts + stsActions behind
+// shared/http/lambda-adapter.ts, as functions/token-exchange.ts composes them) or the hello-world
+// floor, with stub stores and a stub JWKS fetcher so that nothing but the handler runs once warm
+// (no DynamoDB Local, no IdP: the warm path reads neither). One event-loop turn between invocations,
+// as in bench/procs/proxy.ts.
+//
+//   node --expose-gc --import tsx bench/tools/warm-invocations.ts <hello|RS256|ES256> <invocations> [--time]
+//
+// WARM (default 2000) invocations run first (JIT, caches); a full GC brackets the measured ones.
+// bench/tools/cachegrind.sh runs it twice under valgrind and divides the difference by the difference
+// in invocations: instructions and simulated cache misses per warm invocation, free of the shared
+// machine's noise (BENCHMARKS.md, "Where the exchange time goes").
+
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import awsLambdaFastify from '@fastify/aws-lambda'
+import Fastify from 'fastify'
+import { loadConfig } from '../../shared/config.ts'
+import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
+import { createLambdaHandler } from '../../shared/http/lambda-adapter.ts'
+import { createLogger } from '../../shared/log.ts'
+import { parseJwks } from '../../shared/oidc/discovery-jwks.ts'
+import { JwksCache } from '../../shared/oidc/jwks-cache.ts'
+import { buildServiceApp } from '../../shared/service-app.ts'
+import { stsActions } from '../../shared/services/sts-actions.ts'
+import { percentEncode } from '../../shared/signing/percent-encode.ts'
+import { httpApiEvent, lambdaContext } from '../lib/events.ts'
+
+type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>
+const [kind = '', count = '1000'] = process.argv.slice(2)
+const N = Number(count)
+if (!['hello', 'RS256', 'ES256'].includes(kind) || !(N > 0)) throw new Error('usage: warm-invocations.ts <hello|RS256|ES256> <invocations> [--time]')
+
+let handler: Handler
+let events: unknown[]
+if (kind === 'hello') {
+  const hello = Fastify({ logger: false })
+  hello.route({ method: ['GET', 'POST'], url: '/', handler: async () => ({ hello: 'world' }) })
+  await hello.ready()
+  handler = awsLambdaFastify(hello) as unknown as Handler
+  events = [httpApiEvent({ rawQueryString: 'Action=Hello&Version=2015-04-01&Format=JSON' })]
+} else {
+  const alg = kind as 'RS256' | 'ES256'
+  // BENCH_KEY_FILE: the IdP's private key (PEM), so that two runs under valgrind use the same key
+  // (key generation is random work that would not cancel out); a new key otherwise.
+  const keyFile = process.env.BENCH_KEY_FILE
+  const privateKey = keyFile
+    ? createPrivateKey(readFileSync(keyFile))
+    : (alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })).privateKey
+  const jwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg }
+  const issuer = 'https://idp.example.com/bench'
+  const account = '1234567890123456'
+  const providerArn = `acs:ram::${account}:oidc-provider/bench-ci`
+  const fingerprint = '0'.repeat(40)
+  const trust = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Federated: providerArn }, Condition: { StringEquals: { 'oidc:aud': 'sts.aliyuncs.com' }, StringLike: { 'oidc:sub': 'repo:octo-org/*' } } }] })
+  const stores = {
+    providers: { get: async () => ({ accountId: account, name: 'bench-ci', issuerUrl: issuer, clientIds: ['sts.aliyuncs.com'], fingerprints: [fingerprint], issuanceLimitTime: 12, description: '', createdAt: 0, updatedAt: 0, version: 1 }) },
+    roles: { get: async () => ({ roleName: 'BenchDeployer', roleId: '300000000000000001', maxSessionDuration: 43200, trustPolicy: trust }) },
+    jwksCopies: { get: async () => undefined },
+  }
+  const parsed = parseJwks({ keys: [jwk] })
+  const keys = new Map([...parsed.byKid].map(([k, v]) => [k, v.key]))
+  const chain = [{ sha1: fingerprint }]
+  const jwks = new JwksCache({ fetchKeys: async () => ({ issuer, jwksUri: `${issuer}/jwks`, jwks: [jwk], ...parsed, keys, discoveryChain: chain, jwksChain: chain }) as never })
+  const unlimited = { RATE_LIMIT_PROVIDER_PER_SECOND: '1000000', RATE_LIMIT_PROVIDER_BURST: '1000000', RATE_LIMIT_SOURCE_PER_SECOND: '1000000', RATE_LIMIT_SOURCE_BURST: '1000000' }
+  const app = buildServiceApp({
+    config: loadConfig({ ...process.env, TABLE_NAME: 'bench', LOG_LEVEL: 'info', ...unlimited }),
+    stores: stores as never,
+    logger: createLogger('info'),
+    tokenKeys: createTokenKeyRing([generateTokenKey()]),
+    actions: stsActions,
+    auditTableCopy: 'log-subscriber',
+    jwks,
+  })
+  await app.ready()
+  handler = createLambdaHandler(app) as unknown as Handler
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  // The claims of bench/lib/tokens.ts (GitHub Actions-shaped, ~1.2 KB token).
+  const token = () => {
+    const iat = Math.floor(Date.now() / 1000)
+    const input = `${b64({ alg, kid: 'k1', typ: 'JWT' })}.${b64({ jti: randomUUID(), sub: 'repo:octo-org/app:ref:refs/heads/main', aud: 'sts.aliyuncs.com', ref: 'refs/heads/main', sha: 'a3c1f9e4b2d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4', repository: 'octo-org/app', repository_owner: 'octo-org', repository_owner_id: '65432198', repository_visibility: 'private', repository_id: '123456789', run_id: '9876543210', run_number: '42', run_attempt: '1', actor: 'octocat', actor_id: '583231', workflow: 'deploy', workflow_ref: 'octo-org/app/.github/workflows/deploy.yml@refs/heads/main', event_name: 'push', ref_type: 'branch', job_workflow_ref: 'octo-org/app/.github/workflows/deploy.yml@refs/heads/main', runner_environment: 'github-hosted', iss: issuer, nbf: iat - 5, iat, exp: iat + 3600 })}`
+    return `${input}.${sign('sha256', Buffer.from(input), alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey).toString('base64url')}`
+  }
+  const query = (i: number) => Object.entries({ Action: 'AssumeRoleWithOIDC', Version: '2015-04-01', Format: 'JSON', Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), OIDCProviderArn: providerArn, RoleArn: `acs:ram::${account}:role/benchdeployer`, RoleSessionName: `bench-${i}`, DurationSeconds: '3600', OIDCToken: token() })
+    .map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')
+  events = Array.from({ length: 64 }, (_, i) => httpApiEvent({ rawQueryString: query(i) }))
+}
+
+const context = lambdaContext()
+const invoke = async (i: number) => {
+  const res = await handler(events[i % events.length], context)
+  if (res.statusCode !== 200) throw new Error(`${kind}: status ${res.statusCode} ${res.body.slice(0, 300)}`)
+  await new Promise((r) => setImmediate(r))
+}
+for (let i = 0; i < Number(process.env.WARM ?? 2000); i++) await invoke(i)
+const gc = (globalThis as { gc?: () => void }).gc
+const timed = process.argv.includes('--time')
+for (let round = 0; round < (timed ? 7 : 1); round++) {
+  gc?.()
+  const cpu0 = process.cpuUsage()
+  for (let i = 0; i < N; i++) await invoke(i)
+  const cpu = process.cpuUsage(cpu0)
+  gc?.()
+  if (timed) process.stderr.write(`${kind}: ${((cpu.user + cpu.system) / N).toFixed(0)} µs CPU per invocation\n`)
+}
