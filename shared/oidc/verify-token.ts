@@ -21,6 +21,7 @@
 // Messages name the failed check and truncate any value taken from the token; they never contain the
 // token itself or its signature.
 
+import { isUtf8 } from 'node:buffer'
 import type { KeyObject } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { formatUtc } from '../time.ts'
@@ -88,7 +89,6 @@ export interface VerifiedToken {
 const CODE_INVALID = 'AuthenticationFail.OIDCToken.Invalid'
 const invalid = (message: string, cause?: unknown) => new ApiError(CODE_INVALID, message, cause === undefined ? {} : { cause })
 const UNRECOGNISED = 'The Jwt content is invalid that cannot be recognized'
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Structural checks that need no key: length, three canonical base64url parts, header and payload
@@ -126,12 +126,9 @@ export function parseCompactJws(token: string): ParsedJws {
 function decodeJsonPart(part: string, name: 'header' | 'payload'): Record<string, unknown> {
   const bytes = decodeBase64urlStrict(part)
   if (bytes === undefined) throw invalid(`Cannot decode base64 encoded response(format invalided). The Jwt ${name} is not canonical unpadded base64url.`)
-  let text: string
-  try {
-    text = utf8.decode(bytes)
-  } catch (e) {
-    throw invalid(`${UNRECOGNISED}: the ${name} is not UTF-8.`, e)
-  }
+  // isUtf8 refuses what a fatal TextDecoder would (invalid, overlong and surrogate sequences); a BOM stays a character.
+  if (!isUtf8(bytes)) throw invalid(`${UNRECOGNISED}: the ${name} is not UTF-8.`)
+  const text = bytes.toString('utf8')
   let value: unknown
   try {
     value = parseJsonStrict(text, MAX_JSON_DEPTH)
