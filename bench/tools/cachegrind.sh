@@ -2,7 +2,8 @@
 # Instructions and simulated cache misses per warm invocation, under valgrind (Debian's valgrind
 # package; not needed by anything else): bench/tools/warm-invocations.ts run twice, with N1 and N2
 # measured invocations after the same warm-up; the difference divided by N2 - N1. Deterministic enough
-# to compare two versions of the code (±5 % between runs: GC timing), unlike times on a shared machine.
+# to see a change of ~10 % or more between two versions of the code (runs differ by ±5–8 %: GC timing),
+# which times on a shared machine cannot.
 #   bench/tools/cachegrind.sh <hello|RS256|ES256> [N1=200] [N2=1000]
 set -euo pipefail
 kind=$1; n1=${2:-200}; n2=${3:-1000}
