@@ -430,7 +430,7 @@ function renderWhere(r: BenchResults, push: Push) {
       'Found with it: the Lambda adapter used to build the routed event as `{ ...event, rawPath, queryStringParameters }`.',
       'Once warm, V8 gave every such copy a map of its own (a transition re-created per invocation), so every property read of the',
       'event and of light-my-request\'s response missed its inline cache: ~75 runtime lookups per invocation, 1.72–1.97 M',
-      'instructions per exchange instead of 1.44–1.60 M. shared/http/lambda-adapter.ts now builds one fixed-shape literal',
+      'instructions per exchange instead of 1.44–1.62 M. shared/http/lambda-adapter.ts now builds one fixed-shape literal',
       '(test/http/lambda-adapter.test.ts). In CPU time on this machine the gain is within the noise (~5–10 %), as the misses say.',
       '',
     )
