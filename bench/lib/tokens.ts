@@ -8,8 +8,13 @@ import { percentEncode } from '../../shared/signing/percent-encode.ts'
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const keyCache = new Map<string, KeyObject>()
 
-export function idToken(ctx: BenchContext, alg: BenchAlg, overrides: { kid?: string; claims?: Record<string, unknown>; nowSec?: number } = {}): string {
-  const { kid, privatePem } = ctx.keys[alg]
+/** What a token needs of the bench context: the IdP's key for `alg`, its issuer and the client ID. */
+export type TokenContext = Pick<BenchContext, 'issuer' | 'clientId'> & { keys: Partial<BenchContext['keys']> }
+
+export function idToken(ctx: TokenContext, alg: BenchAlg, overrides: { kid?: string; claims?: Record<string, unknown>; nowSec?: number } = {}): string {
+  const signer = ctx.keys[alg]
+  if (!signer) throw new Error(`idToken: no ${alg} key in the context`)
+  const { kid, privatePem } = signer
   let key = keyCache.get(privatePem)
   if (!key) keyCache.set(privatePem, (key = createPrivateKey(privatePem)))
   const iat = overrides.nowSec ?? Math.floor(Date.now() / 1000)
@@ -48,7 +53,7 @@ export function idToken(ctx: BenchContext, alg: BenchAlg, overrides: { kid?: str
 }
 
 /** The query string of an AssumeRoleWithOIDC call (the official SDK puts every parameter there). */
-export function exchangeQuery(ctx: BenchContext, token: string, sessionName = 'bench-session'): string {
+export function exchangeQuery(ctx: Pick<BenchContext, 'providerArn' | 'roleArn'>, token: string, sessionName = 'bench-session'): string {
   const params: Record<string, string> = {
     Action: 'AssumeRoleWithOIDC',
     Version: '2015-04-01',

@@ -12,7 +12,7 @@
 // in invocations: instructions and simulated cache misses per warm invocation, free of the shared
 // machine's noise (BENCHMARKS.md, "Where the exchange time goes").
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import awsLambdaFastify from '@fastify/aws-lambda'
 import Fastify from 'fastify'
@@ -24,8 +24,8 @@ import { parseJwks } from '../../shared/oidc/discovery-jwks.ts'
 import { JwksCache } from '../../shared/oidc/jwks-cache.ts'
 import { buildServiceApp } from '../../shared/service-app.ts'
 import { stsActions } from '../../shared/services/sts-actions.ts'
-import { percentEncode } from '../../shared/signing/percent-encode.ts'
 import { httpApiEvent, lambdaContext } from '../lib/events.ts'
+import { exchangeQuery, idToken } from '../lib/tokens.ts'
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>
 const [kind = '', count = '1000'] = process.argv.slice(2)
@@ -45,10 +45,10 @@ if (kind === 'hello') {
   // BENCH_KEY_FILE: the IdP's private key (PEM), so that two runs under valgrind use the same key
   // (key generation is random work that would not cancel out); a new key otherwise.
   const keyFile = process.env.BENCH_KEY_FILE
-  const privateKey = keyFile
-    ? createPrivateKey(readFileSync(keyFile))
-    : (alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })).privateKey
-  const jwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg }
+  const privatePem = keyFile
+    ? readFileSync(keyFile, 'utf8')
+    : (alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const jwk = { ...createPublicKey(privatePem).export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg }
   const issuer = 'https://idp.example.com/bench'
   const account = '1234567890123456'
   const providerArn = `acs:ram::${account}:oidc-provider/bench-ci`
@@ -75,16 +75,9 @@ if (kind === 'hello') {
   })
   await app.ready()
   handler = createLambdaHandler(app) as unknown as Handler
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  // The claims of bench/lib/tokens.ts (GitHub Actions-shaped, ~1.2 KB token).
-  const token = () => {
-    const iat = Math.floor(Date.now() / 1000)
-    const input = `${b64({ alg, kid: 'k1', typ: 'JWT' })}.${b64({ jti: randomUUID(), sub: 'repo:octo-org/app:ref:refs/heads/main', aud: 'sts.aliyuncs.com', ref: 'refs/heads/main', sha: 'a3c1f9e4b2d8c7e6f5a4b3c2d1e0f9a8b7c6d5e4', repository: 'octo-org/app', repository_owner: 'octo-org', repository_owner_id: '65432198', repository_visibility: 'private', repository_id: '123456789', run_id: '9876543210', run_number: '42', run_attempt: '1', actor: 'octocat', actor_id: '583231', workflow: 'deploy', workflow_ref: 'octo-org/app/.github/workflows/deploy.yml@refs/heads/main', event_name: 'push', ref_type: 'branch', job_workflow_ref: 'octo-org/app/.github/workflows/deploy.yml@refs/heads/main', runner_environment: 'github-hosted', iss: issuer, nbf: iat - 5, iat, exp: iat + 3600 })}`
-    return `${input}.${sign('sha256', Buffer.from(input), alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey).toString('base64url')}`
-  }
-  const query = (i: number) => Object.entries({ Action: 'AssumeRoleWithOIDC', Version: '2015-04-01', Format: 'JSON', Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), OIDCProviderArn: providerArn, RoleArn: `acs:ram::${account}:role/benchdeployer`, RoleSessionName: `bench-${i}`, DurationSeconds: '3600', OIDCToken: token() })
-    .map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')
-  events = Array.from({ length: 64 }, (_, i) => httpApiEvent({ rawQueryString: query(i) }))
+  // The tokens and queries of the benchmarks (bench/lib/tokens.ts: GitHub Actions-shaped, ~1.2 KB).
+  const ctx = { issuer, clientId: 'sts.aliyuncs.com', keys: { [alg]: { kid: 'k1', privatePem } }, providerArn, roleArn: `acs:ram::${account}:role/benchdeployer` }
+  events = Array.from({ length: 64 }, (_, i) => httpApiEvent({ rawQueryString: exchangeQuery(ctx, idToken(ctx, alg), `bench-${i}`) }))
 }
 
 const context = lambdaContext()
