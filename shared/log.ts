@@ -13,8 +13,9 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void
   /**
    * A record that must reach the log stream whatever LOG_LEVEL says (`silent` aside, which writes
-   * nothing at all: tests): one `{"level":"info","msg":<msg>,...}` line. Its fields are typed by the
-   * caller (audit records, bounded in length by shared/audit) and written as they are.
+   * nothing at all: tests): one `{"level":"info","msg":<msg>,...fields}` line. Its fields are typed by
+   * the caller (audit records, bounded in length by shared/audit, carrying their own `time`) and
+   * written as they are, with no time of the logger's.
    */
   record(msg: string, fields: Record<string, unknown>): void
 }
@@ -37,7 +38,10 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   }
   const record = (msg: string, fields: Record<string, unknown>) => {
     if (level === 'silent') return
-    write(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...fields }))
+    // The fields serialised as the caller built them (a fixed-shape object serialises fastest; members
+    // left undefined are omitted) and spliced after level and msg, not copied into a new object.
+    const body = JSON.stringify(fields)
+    write(`{"level":"info","msg":${JSON.stringify(msg)}${body === '{}' ? '}' : `,${body.slice(1)}`}`)
   }
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), record }
 }

@@ -48,7 +48,20 @@ export class AuditSink {
 
   record(r: AuditRecord): void {
     // Claim values are truncated: a hostile IdP must not be able to flood our logs through `sub`.
-    this.opts.logger.record(AUDIT_MESSAGE, { ...r, sub: r.sub?.slice(0, 256), jti: r.jti?.slice(0, 128) })
+    // One object literal of every field (absent ones undefined, so not written): one shape for every line.
+    this.opts.logger.record(AUDIT_MESSAGE, {
+      time: r.time,
+      requestId: r.requestId,
+      accountId: r.accountId,
+      providerArn: r.providerArn,
+      roleArn: r.roleArn,
+      sessionName: r.sessionName,
+      sub: r.sub?.slice(0, 256),
+      jti: r.jti?.slice(0, 128),
+      sourceIp: r.sourceIp,
+      outcome: r.outcome,
+      errorCode: r.errorCode,
+    })
     if (!this.opts.store) return
     if (this.buffer.length >= (this.opts.maxBuffered ?? 10_000)) {
       this.dropped++

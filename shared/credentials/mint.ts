@@ -56,7 +56,8 @@ export function mintCredentials(session: SessionClaims, keys: TokenKeyRing, now:
     secret,
     iat,
     exp,
-    ...(session.sessionPolicy === undefined ? {} : { sessionPolicy: session.sessionPolicy }),
+    // Undefined without a session policy: left out of the sealed JSON, and one object shape for both.
+    sessionPolicy: session.sessionPolicy,
     providerArn: session.providerArn,
     sub: session.sub,
     issuer: session.issuer,

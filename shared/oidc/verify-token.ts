@@ -242,9 +242,11 @@ export async function verifyOidcToken(token: string, policy: TokenPolicy, lookup
   }
   if (payload.jti !== undefined && typeof payload.jti !== 'string') throw invalid(`${UNRECOGNISED}: the claim jti must be a string, found ${typeName(payload.jti)}.`)
 
+  // The claim set is this call's own parse: completed in place (aud as an array) rather than copied.
+  payload.aud = aud
   return {
     header: header.kid === undefined ? { alg: header.alg } : { alg: header.alg, kid: header.kid },
-    claims: { ...payload, iss, sub, aud, exp, iat } as VerifiedClaims,
+    claims: payload as VerifiedClaims,
   }
 }
 

@@ -2,7 +2,6 @@
 
 import {
   type RequestContext,
-  createRequestContext,
   evaluateConditionBlock,
   findUnsatisfiedCondition,
 } from './conditions.ts'
@@ -159,15 +158,13 @@ export interface TrustEvaluation {
 
 /** Condition keys an OIDC exchange offers: `oidc:iss`, `oidc:aud` (all audiences), `oidc:sub`, `acs:CurrentTime`, `acs:SourceIp`. */
 export function createTrustContext(request: TrustRequest): RequestContext {
-  return createRequestContext(
-    {
-      'oidc:iss': request.claims.iss,
-      'oidc:aud': request.claims.aud,
-      'oidc:sub': request.claims.sub,
-      'acs:SourceIp': request.sourceIp,
-    },
-    request.now,
-  )
+  const { iss, aud, sub } = request.claims
+  // Built directly, keys already lower-case (as createRequestContext would make them): this runs on
+  // every exchange. An empty list means the key is absent (resolveConditionKey).
+  return {
+    values: { 'oidc:iss': [iss], 'oidc:aud': aud, 'oidc:sub': [sub], 'acs:sourceip': request.sourceIp === undefined ? [] : [request.sourceIp] },
+    now: request.now,
+  }
 }
 
 /**
@@ -179,26 +176,18 @@ export function createTrustContext(request: TrustRequest): RequestContext {
  */
 export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): TrustEvaluation {
   const context = createTrustContext(request)
-  const statements = trust.Statement.map((statement, statementIndex): TrustStatementResult => {
-    const label = `Statement[${statementIndex}]`
-    const effect = statement.Effect
-    const notApplying = (why: string) => ({ statementIndex, effect, applies: false, reason: `${label}: ${why}` })
-    if (!actionApplies(statement, TRUST_ACTIONS)) return notApplying('action does not cover sts:AssumeRole')
-    if (!(statement.Principal?.Federated ?? []).includes(request.providerArn)) {
-      return notApplying('Principal.Federated does not list the OIDC provider')
-    }
-    if (statement.Condition !== undefined) {
-      const failed = findUnsatisfiedCondition(statement.Condition, context)
-      if (failed !== undefined) return notApplying(`condition ${failed.operator} ${failed.key} not satisfied`)
-    }
-    return { statementIndex, effect, applies: true, reason: `${label}: ${effect} applies` }
-  })
-
-  const deny = statements.find((s) => s.applies && s.effect === 'Deny')
-  if (deny !== undefined) {
-    return { decision: 'ExplicitDeny', statementIndex: deny.statementIndex, reason: deny.reason, statements }
+  const statements: TrustStatementResult[] = []
+  for (let statementIndex = 0; statementIndex < trust.Statement.length; statementIndex++) {
+    statements.push(trustStatementResult(trust.Statement[statementIndex]!, statementIndex, request.providerArn, context))
   }
-  const allow = statements.find((s) => s.applies && s.effect === 'Allow')
+
+  // Any Deny that applies decides; else the first Allow that applies.
+  let allow: TrustStatementResult | undefined
+  for (const s of statements) {
+    if (!s.applies) continue
+    if (s.effect === 'Deny') return { decision: 'ExplicitDeny', statementIndex: s.statementIndex, reason: s.reason, statements }
+    allow ??= s
+  }
   if (allow !== undefined) {
     return { decision: 'Allow', statementIndex: allow.statementIndex, reason: allow.reason, statements }
   }
@@ -208,4 +197,18 @@ export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): Tru
       ? 'no Allow statement in the trust policy'
       : `no Allow statement applies: ${allows.map((s) => s.reason).join('; ')}`
   return { decision: 'ImplicitDeny', reason, statements }
+}
+
+function trustStatementResult(statement: PolicyStatement, statementIndex: number, providerArn: string, context: RequestContext): TrustStatementResult {
+  const effect = statement.Effect
+  let why: string | undefined
+  if (!actionApplies(statement, TRUST_ACTIONS)) why = 'action does not cover sts:AssumeRole'
+  else if (!(statement.Principal?.Federated ?? []).includes(providerArn)) why = 'Principal.Federated does not list the OIDC provider'
+  else if (statement.Condition !== undefined) {
+    const failed = findUnsatisfiedCondition(statement.Condition, context)
+    if (failed !== undefined) why = `condition ${failed.operator} ${failed.key} not satisfied`
+  }
+  return why === undefined
+    ? { statementIndex, effect, applies: true, reason: `Statement[${statementIndex}]: ${effect} applies` }
+    : { statementIndex, effect, applies: false, reason: `Statement[${statementIndex}]: ${why}` }
 }

@@ -15,15 +15,27 @@ export interface WildcardOptions {
  * cannot match a literal `*` or `?` other than by the wildcard itself (as in RAM and IAM).
  */
 export function matchWildcard(pattern: string, value: string, options: WildcardOptions = {}): boolean {
-  const p = Array.from(options.ignoreCase === true ? pattern.toLowerCase() : pattern)
-  const v = Array.from(options.ignoreCase === true ? value.toLowerCase() : value)
+  const p = options.ignoreCase === true ? pattern.toLowerCase() : pattern
+  const v = options.ignoreCase === true ? value.toLowerCase() : value
+  // Most patterns have no wildcard at all (actions, principals, many condition values): equality.
+  if (!WILDCARD.test(p)) return p === v
+  // Code units are code points unless a string holds a surrogate: only then are they split, once per
+  // call, into arrays of code points (an allocation per character, which the common case avoids).
+  return SURROGATE.test(p) || SURROGATE.test(v) ? scan(Array.from(p), Array.from(v)) : scan(p, v)
+}
+
+const WILDCARD = /[*?]/
+const SURROGATE = /[\uD800-\uDFFF]/
+
+/** The matcher over characters (a string's code units, or an array of code points). */
+function scan(p: ArrayLike<string>, v: ArrayLike<string>): boolean {
   let pi = 0
   let vi = 0
   // Position of the last `*` seen in the pattern and the value index it is currently anchored at.
   let starPi = -1
   let starVi = 0
   while (vi < v.length) {
-    const pc = p[pi]
+    const pc = pi < p.length ? p[pi] : undefined
     if (pc === '*') {
       starPi = pi
       starVi = vi
@@ -41,6 +53,6 @@ export function matchWildcard(pattern: string, value: string, options: WildcardO
       return false
     }
   }
-  while (p[pi] === '*') pi += 1
+  while (pi < p.length && p[pi] === '*') pi += 1
   return pi === p.length
 }

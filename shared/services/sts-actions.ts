@@ -148,7 +148,8 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
         Issuer: claims.iss,
         Subject: claims.sub,
         ClientIds: claims.aud.join(','),
-        ...(typeof claims.iat === 'number' ? { IssuanceTime: formatUtc(claims.iat * 1000) } : {}),
+        // iat is required by verifyOidcToken; the check only narrows the type.
+        IssuanceTime: typeof claims.iat === 'number' ? formatUtc(claims.iat * 1000) : undefined,
         ExpirationTime: formatUtc(claims.exp * 1000),
         VerificationInfo: 'Success',
       },
@@ -179,7 +180,7 @@ const assumeRoleWithOidc = define({
         roleArn: input.roleArn,
         sessionName: input.sessionName,
         sub: claims.sub,
-        ...(typeof claims.jti === 'string' ? { jti: claims.jti } : {}),
+        jti: typeof claims.jti === 'string' ? claims.jti : undefined,
         sourceIp: request.sourceIp,
         outcome: 'Success',
       })

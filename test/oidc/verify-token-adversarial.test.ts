@@ -349,6 +349,29 @@ describe('strict JSON (parseJsonStrict)', () => {
     }
   })
 
+  it('bounds the depth at exactly the limit, compact or not', () => {
+    for (const sep of ['', ' ']) {
+      expect(parseJsonStrict(`${'['.repeat(MAX_JSON_DEPTH)}${sep}${']'.repeat(MAX_JSON_DEPTH)}`, MAX_JSON_DEPTH)).toBeInstanceOf(Array)
+      expect(() => parseJsonStrict(`${'['.repeat(MAX_JSON_DEPTH + 1)}${sep}${']'.repeat(MAX_JSON_DEPTH + 1)}`, MAX_JSON_DEPTH)).toThrowError(/nesting deeper/)
+      const objects = `${'{"a":'.repeat(MAX_JSON_DEPTH + 1)}${sep}1${'}'.repeat(MAX_JSON_DEPTH + 1)}`
+      expect(() => parseJsonStrict(objects, MAX_JSON_DEPTH)).toThrowError(/nesting deeper/)
+    }
+    // Shallow, with more brackets inside strings than the bound: accepted.
+    const text = JSON.stringify({ a: '{'.repeat(50), b: ['['.repeat(50)] })
+    expect(parseJsonStrict(text, MAX_JSON_DEPTH)).toStrictEqual(JSON.parse(text))
+  })
+
+  it('accepts text JSON.stringify would not write (whitespace, escapes, number spellings)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const text = JSON.stringify(value, null, 1).replace(/\//g, '\\/')
+        expect(parseJsonStrict(text, 50)).toStrictEqual(JSON.parse(text))
+      }),
+      { numRuns: 300 },
+    )
+    expect(parseJsonStrict('{"a":1.0,"b":"\\u003c","c":1e2}', 5)).toStrictEqual({ a: 1, b: '<', c: 100 })
+  })
+
   it('parses what JSON.parse parses, for every JSON value fast-check can build', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
