@@ -419,6 +419,7 @@ function renderWhere(r: BenchResults, push: Push) {
       'of a few µs to a few tens of µs each (request parsing, the strict token parser, claim checks, the trust policy, minting, the',
       'log line), none of which dominates.',
       '',
+      ...es256Budget(r),
       'Why time tracks cache misses more than work: `bench/tools/cachegrind.sh` (valgrind; the warm handler with stub stores, no I/O)',
       'counts per warm invocation, on 2026-11-28, hello-world 0.38 M instructions, 7.5 k L1 instruction-cache misses and 6.3 k L1',
       'data-cache misses; the RS256 exchange 1.44 M instructions (2 hello-worlds of it are the RSA verification alone), 21.0 k and',
@@ -451,6 +452,27 @@ function renderWhere(r: BenchResults, push: Push) {
       '',
     )
   }
+}
+
+/** Why ES256 cannot reach 0.35× through the proxy on this machine: its verification floor against the budget. */
+function es256Budget(r: BenchResults): string[] {
+  const p = r.proxy
+  const fl = r.floors
+  if (!p || !fl) return []
+  const hello = p.kinds.hello.cpuUs.median
+  const budget = hello / 0.35
+  const esVerifyUs = 1e6 / (fl.opsPerSec['es256.nodeCrypto']?.median ?? Number.NaN)
+  const rsVerifyUs = 1e6 / (fl.opsPerSec['rs256.nodeCrypto']?.median ?? Number.NaN)
+  // What the RS256 exchange spends besides the framework (~ a hello-world invocation) and its verification floor.
+  const rest = p.kinds.RS256.cpuUs.median - hello - rsVerifyUs
+  return [
+    `ES256: one P-256 verification costs ${f1(esVerifyUs)} µs here (node:crypto with a cached KeyObject, the floor above; \`openssl speed\``,
+    `ecdsap256 gives the same order), ${f2(esVerifyUs / hello)} hello-world invocations. Of the ~${f0(budget)} µs that 0.35× allows, the`,
+    `framework (about one hello-world, ${f0(hello)} µs) and the verification leave ~${f0(budget - hello - esVerifyUs)} µs for everything else, which`,
+    `costs ~${f0(rest)} µs in the RS256 exchange (its CPU minus a hello-world and an RS256 verification floor). ES256 at 0.35× would need`,
+    `that rest cut by ${f0(100 * (1 - (budget - hello - esVerifyUs) / rest))} %: the gap is the cost of P-256 verification on this CPU.`,
+    '',
+  ]
 }
 
 function renderCounts(c: { idp: IdpCountsResult; table: DdbCountsResult }, push: Push) {

@@ -80,10 +80,11 @@ function countMembers(v: unknown): number {
     for (const x of v) count += countMembers(x)
     return count
   }
-  const o = v as Record<string, unknown>
-  const keys = Object.keys(o)
-  count = keys.length
-  for (const k of keys) count += countMembers(o[k])
+  // Object.values: one native call, rather than a property load per name (~30 names in a claim set,
+  // each a megamorphic lookup). Same members as Object.keys: JSON.parse makes only enumerable data properties.
+  const values = Object.values(v)
+  count = values.length
+  for (const x of values) count += countMembers(x)
   return count
 }
 
