@@ -2,8 +2,8 @@
 # Instructions and simulated cache misses per warm invocation, under valgrind (Debian's valgrind
 # package; not needed by anything else): bench/tools/warm-invocations.ts run twice, with N1 and N2
 # measured invocations after the same warm-up; the difference divided by N2 - N1. Deterministic enough
-# to see a change of ~10 % or more between two versions of the code (runs differ by ±5–8 %: GC timing),
-# which times on a shared machine cannot.
+# to see a change of ~5 % or more between two versions of the code (the counts without compiler and GC
+# differ by about ±3 % between runs; with them ±5–8 %), which times on a shared machine cannot.
 #   bench/tools/cachegrind.sh <hello|RS256|ES256> [N1=200] [N2=1000]
 set -euo pipefail
 kind=$1; n1=${2:-200}; n2=${3:-1000}
@@ -20,7 +20,15 @@ run() {
 }
 run "$n1" & run "$n2" & wait
 cg_diff "$out/cg.$n1" "$out/cg.$n2" > "$out/diff" 2>/dev/null
-# PROGRAM TOTALS: Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw
-cg_annotate "$out/diff" 2>/dev/null | grep "PROGRAM TOTALS" | tr -d ',' | awk -v n=$((n2 - n1)) -v k="$kind" \
-  '{ printf "%s: %d instructions, %d I1 misses, %d D1 read misses, %d D1 write misses per warm invocation\n", k, $1/n, $3/n, $9/n, $15/n }'
+# Per-function lines: "fn=<name>" then "<line> Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw". Totals, and the
+# same without V8's optimising compiler and garbage collector ("mutator"): where tier-up compiles and
+# major GCs fall differs between the two runs, and leaving them out shrinks the run-to-run spread of
+# the difference from ±5-8 % to about ±3 %.
+awk -v n=$((n2 - n1)) -v k="$kind" '
+  /^fn=/ { gcjit = ($0 ~ /compiler::|MarkCompact|Marking|Sweep|Scaveng|IteratePointers|Heap::|heap::|GCTracer|Evacuat|BodyDescriptor|Compiler::|Pipeline|Zone::|RegisterAllocat|InstructionSelector|CodeGenerator|Assembler|Deoptimiz/); next }
+  /^-?[0-9]/ { for (i = 2; i <= 10; i++) { all[i] += $i; if (!gcjit) mut[i] += $i } }
+  END {
+    printf "%s: %d instructions, %d I1 misses, %d D1 read misses, %d D1 write misses per warm invocation\n", k, all[2]/n, all[3]/n, all[6]/n, all[9]/n
+    printf "%s, without compiler and GC: %d instructions, %d I1 misses, %d D1 read misses, %d D1 write misses\n", k, mut[2]/n, mut[3]/n, mut[6]/n, mut[9]/n
+  }' "$out/diff"
 echo "per-function differences: cg_annotate $out/diff"
