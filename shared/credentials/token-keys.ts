@@ -53,17 +53,24 @@ export function createTokenKeyRing(keys: readonly TokenKey[]): TokenKeyRing {
   return Object.freeze({ current, byKid, byProtectedHeader })
 }
 
-const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+const BASE58 = Buffer.from('123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz', 'latin1')
+const scratch = Buffer.alloc(64)
 
 /** Uniformly random base58 (no 0/O/I/l) from the CSPRNG: bytes >= 232 (= 4 x 58) are dropped, so no bias. */
 export function randomBase58(length: number): string {
-  let out = ''
-  while (out.length < length) {
+  // The characters' codes go into one buffer, turned into a string once (appending to a string made a
+  // new string per character: ~70 allocations per minted credential). The buffer is this module's own
+  // (no pool slice another allocation could see) and is zeroed after use.
+  const out = length <= scratch.length ? scratch : Buffer.alloc(length)
+  let i = 0
+  while (i < length) {
     // Pooled CSPRNG bytes: a randomBytes() call per credential cost more than the characters (BENCHMARKS.md).
     const b = randomByte()
-    if (b < 232) out += BASE58[b % 58]
+    if (b < 232) out[i++] = BASE58[b % 58]!
   }
-  return out
+  const text = out.toString('latin1', 0, length)
+  out.fill(0, 0, length)
+  return text
 }
 
 /** A fresh key with a readable, dated kid such as `tk-20261128-4Fq9xZ`. */
