@@ -20,7 +20,7 @@ export interface ProfileSummary {
   intervalUs: number
   /** Category -> share of all samples (0..1), descending. */
   shares: Record<string, number>
-  /** Share of samples in which the thread was idle (waiting for I/O: the audit batch write). */
+  /** Share of samples in which the thread was idle (waiting: the event-loop turn between invocations, I/O). */
   idle: number
   /** Category -> share of the busy (non-idle) samples: where the CPU time goes. */
   busyShares: Record<string, number>
@@ -40,7 +40,7 @@ const RULES: Rule[] = [
   ['trust policy evaluation', (_fn, url) => /shared\/policy\//.test(url)],
   ['config cache', (_fn, url) => /shared\/(services\/exchange-config|cache\/ttl-cache)\.ts/.test(url)],
   ['logging and audit (JSON log lines, audit buffer)', (_fn, url) => /shared\/(log|audit\/audit-log)\.ts/.test(url)],
-  ['DynamoDB client (audit batch write)', (_fn, url) => /node_modules\/(@aws-sdk|@smithy|dynamodb-toolbox)\//.test(url) || /shared\/store\//.test(url)],
+  ['DynamoDB client and stores (none when warm)', (_fn, url) => /node_modules\/(@aws-sdk|@smithy|dynamodb-toolbox)\//.test(url) || /shared\/store\//.test(url)],
   ['exchange orchestration and response shaping', (_fn, url) => /shared\/(services\/sts-actions|credentials\/mint|time|validation\/)/.test(url)],
   ['request parsing and dispatch (rpc-request, app.ts)', (_fn, url) => /shared\/http\/(rpc-request|app|error-reply)\.ts/.test(url)],
   ['Fastify + @fastify/aws-lambda + light-my-request', (_fn, url) => /node_modules\/(fastify|@fastify|light-my-request|find-my-way|avvio|fast-json-stringify|toad-cache|abstract-logging|process-warning|fast-querystring)\//.test(url) || /shared\/http\/lambda-adapter\.ts/.test(url)],
