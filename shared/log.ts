@@ -38,6 +38,8 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   }
   const record = (msg: string, fields: Record<string, unknown>) => {
     if (level === 'silent') return
+    // Spliced, not merged: a field named like the line's own members would make a second one.
+    if ('level' in fields || 'msg' in fields) throw new Error('log record fields must not be named level or msg')
     // The fields serialised as the caller built them (a fixed-shape object serialises fastest; members
     // left undefined are omitted) and spliced after level and msg, not copied into a new object.
     const body = JSON.stringify(fields)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AuditSink, type AuditRecord } from '../../shared/audit/audit-log.ts'
+import { AuditSink, parseAuditLine, type AuditRecord } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
 import { createTestTable } from '../support/store.ts'
@@ -63,6 +63,18 @@ describe('AuditSink', () => {
     const silent: string[] = []
     new AuditSink({ logger: createLogger('silent', (l) => silent.push(l)) }).record(rec(2))
     expect(silent).toEqual([])
+  })
+
+  it('writes one JSON object per line whose members are level, msg and exactly the record, each once', () => {
+    for (const r of [rec(4), rec(5), { time: 1, requestId: 'R', accountId: 'unknown', sourceIp: '::1', outcome: 'Failure' as const }]) {
+      const lines: string[] = []
+      new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(r)
+      const parsed = JSON.parse(lines[0]!)
+      expect(parsed).toEqual({ level: 'info', msg: 'audit', ...r })
+      expect(lines[0]!.match(/"[A-Za-z]+":/g)).toHaveLength(Object.keys(parsed).length)
+      expect(parseAuditLine(lines[0]!)).toEqual(r)
+    }
+    expect(() => createLogger('info', () => {}).record('audit', { msg: 'other' })).toThrow(/level or msg/)
   })
 
   it('bounds claim values in the line: sub to 256 characters, jti to 128', () => {
