@@ -131,14 +131,18 @@ export function createRequestContext(
   values: Readonly<Record<string, string | readonly string[] | undefined>>,
   now?: Date,
 ): RequestContext {
-  const entries: [string, readonly string[]][] = []
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) continue
+  const out: Record<string, readonly string[]> = {}
+  for (const key of Object.keys(values)) {
+    const value = values[key]
+    if (value === undefined || (typeof value !== 'string' && value.length === 0)) continue
+    const name = key.toLowerCase()
     const list = typeof value === 'string' ? [value] : [...value]
-    if (list.length > 0) entries.push([key.toLowerCase(), list])
+    // An own property even for `__proto__` (plain assignment would call the prototype's setter).
+    if (name === '__proto__') Object.defineProperty(out, name, { value: list, enumerable: true, writable: true, configurable: true })
+    else out[name] = list
   }
-  // fromEntries defines own properties, so a key such as `__proto__` cannot reach the prototype.
-  return now === undefined ? { values: Object.fromEntries(entries) } : { values: Object.fromEntries(entries), now }
+  // Runs on every exchange (the trust context) and every signed call: a loop, no entry arrays.
+  return now === undefined ? { values: out } : { values: out, now }
 }
 
 /**

@@ -2,6 +2,7 @@
 
 import {
   type RequestContext,
+  createRequestContext,
   evaluateConditionBlock,
   findUnsatisfiedCondition,
 } from './conditions.ts'
@@ -158,13 +159,15 @@ export interface TrustEvaluation {
 
 /** Condition keys an OIDC exchange offers: `oidc:iss`, `oidc:aud` (all audiences), `oidc:sub`, `acs:CurrentTime`, `acs:SourceIp`. */
 export function createTrustContext(request: TrustRequest): RequestContext {
-  const { iss, aud, sub } = request.claims
-  // Built directly, keys already lower-case (as createRequestContext would make them): this runs on
-  // every exchange. An empty list means the key is absent (resolveConditionKey).
-  return {
-    values: { 'oidc:iss': [iss], 'oidc:aud': aud, 'oidc:sub': [sub], 'acs:sourceip': request.sourceIp === undefined ? [] : [request.sourceIp] },
-    now: request.now,
-  }
+  return createRequestContext(
+    {
+      'oidc:iss': request.claims.iss,
+      'oidc:aud': request.claims.aud,
+      'oidc:sub': request.claims.sub,
+      'acs:SourceIp': request.sourceIp,
+    },
+    request.now,
+  )
 }
 
 /**

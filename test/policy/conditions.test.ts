@@ -169,6 +169,16 @@ describe('evaluateCondition', () => {
     expect(resolveConditionKey(context, 'constructor')).toBeUndefined()
     expect(resolveConditionKey(context, '__proto__')).toBeUndefined()
   })
+
+  it('builds values from keys in any case: a __proto__ key stays an own value, an empty list means absent', () => {
+    const context = createRequestContext(JSON.parse('{"__proto__":"x","OIDC:Aud":["a","b"],"oidc:sub":"","acs:SourceIp":[]}'))
+    expect(Object.getPrototypeOf(context.values)).toBe(Object.prototype)
+    expect(resolveConditionKey(context, '__proto__')).toEqual(['x'])
+    expect(resolveConditionKey(context, 'oidc:aud')).toEqual(['a', 'b'])
+    expect(resolveConditionKey(context, 'oidc:sub')).toEqual([''])
+    expect(resolveConditionKey(context, 'acs:sourceip')).toBeUndefined()
+    expect(Object.keys(context.values).sort()).toEqual(['__proto__', 'oidc:aud', 'oidc:sub'])
+  })
 })
 
 describe('condition blocks', () => {
