@@ -7,7 +7,11 @@
 //   checked for each request);
 // - with the stored copy (the deployed steady state: the scheduled health check refreshes it every run,
 //   key refresh on rotations): the first exchange reads the provider, the role and the copy, and calls
-//   no IdP.
+//   no IdP;
+// - the same, with the token keys read from SSM Parameter Store as a deployed function reads them
+//   (TOKEN_KEYS_PARAMETER, Lambda's role credentials in the environment): one raw GetParameters call,
+//   here to a local server speaking SSM's protocol (test/support/local-ssm.ts, AWS_ENDPOINT_URL_SSM),
+//   which checks every request's signature with the AWS SDK's signer.
 // Each phase's table and IdP requests are listed exactly by a counted run.
 
 import { spawn, spawnSync } from 'node:child_process'
@@ -22,6 +26,7 @@ import { exchangeQuery, idToken } from '../lib/tokens.ts'
 import { signRpcRequest } from '../../shared/signing/sign-request.ts'
 import { randomBytes } from 'node:crypto'
 import type { HttpsIdp } from '../../test/support/https-idp.ts'
+import { LocalSsm } from '../../test/support/local-ssm.ts'
 import { createLogger } from '../../shared/log.ts'
 import { KeyRefresher } from '../../shared/services/key-refresh.ts'
 import { openStores } from '../../shared/store/stores.ts'
@@ -50,6 +55,8 @@ export interface ColdStartResult extends ColdStartPhase {
   bundles: Record<string, BundleSize>
   runs: number
   withStoredCopy: ColdStartPhase
+  /** withStoredCopy, the token keys read from SSM (TOKEN_KEYS_PARAMETER) instead of TOKEN_KEYS: the deployed configuration. */
+  withStoredCopyAndSsm?: ColdStartPhase & { ssmRequests: number; ssmSignaturesValid: boolean }
   /** The management bundle, started fresh, answering a signed GetOIDCProvider (a smoke check of the build). */
   managementSmoke: { status: number; importedAtMs: number; answeredAtMs: number }
 }
@@ -94,9 +101,11 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
   const eventFile = join(dir, 'cold-start-event.json')
   writeFileSync(eventFile, JSON.stringify(httpApiEvent({ rawQueryString: exchangeQuery(ctx, idToken(ctx, 'RS256'), 'cold-start') })))
 
+  // Phases run with the token keys in TOKEN_KEYS, or (this set) read from SSM as deployed functions read them.
+  let secretsEnv: Record<string, string> = {}
   const child = async (counted: boolean, target = { bundle, eventFile, expect: '"SecurityToken"' }) => {
     const out = join(dir, `cold-${Math.random().toString(36).slice(2)}.json`)
-    const ms = await timeProcess(['bench/procs/cold-start.mjs'], { ...serviceEnv(ctx, { counted }), BENCH_BUNDLE: target.bundle, BENCH_EVENT: target.eventFile, BENCH_EXPECT: target.expect, BENCH_OUT: out })
+    const ms = await timeProcess(['bench/procs/cold-start.mjs'], { ...serviceEnv(ctx, { counted }), ...secretsEnv, BENCH_BUNDLE: target.bundle, BENCH_EVENT: target.eventFile, BENCH_EXPECT: target.expect, BENCH_OUT: out })
     const r = JSON.parse(readFileSync(out, 'utf8')) as { ok: boolean; status: number; body: string; importedAt: number; answeredAt: number }
     rmSync(out)
     if (!r.ok) throw new Error(`cold-start: ${target.bundle} answered ${r.status}: ${r.body}`)
@@ -121,7 +130,7 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
     await timeProcess(['bench/procs/cold-start-floor.mjs'], {}) // page cache
     await child(false)
     for (let i = 0; i < opts.runs; i++) {
-      const f = await timeProcess(['bench/procs/cold-start-floor.mjs'], serviceEnv(ctx))
+      const f = await timeProcess(['bench/procs/cold-start-floor.mjs'], { ...serviceEnv(ctx), ...secretsEnv })
       const e = await child(false)
       floor.push(f)
       exch.push(e.ms)
@@ -147,6 +156,29 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
   const withCopyFirst = await counted()
   say(`cold-start: with the stored JWKS copy: ${opts.runs} pairs of fresh processes`)
   const withCopy = await pairs()
+
+  const credentials = { accessKeyId: 'ASIABENCHEXAMPLE0001', secretAccessKey: randomBytes(30).toString('base64'), sessionToken: randomBytes(200).toString('base64') }
+  const ssm = new LocalSsm(ctx.region, credentials)
+  await ssm.start()
+  const tokenKeysParameter = '/oidc-sts/bench/token-keys'
+  ssm.reset({ [tokenKeysParameter]: ctx.tokenKeys })
+  secretsEnv = {
+    TOKEN_KEYS: '',
+    TOKEN_KEYS_PARAMETER: tokenKeysParameter,
+    AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: credentials.sessionToken,
+  }
+  say('cold-start: with the stored JWKS copy, token keys from SSM: one counted run')
+  const withSsmFirst = await counted()
+  say(`cold-start: with the stored JWKS copy, token keys from SSM: ${opts.runs} pairs of fresh processes`)
+  const withSsm = await pairs()
+  const ssmRequests = ssm.received.length
+  const ssmSignaturesValid = ssm.received.every((r) => r.signatureValid === true && r.target === 'AmazonSSM.GetParameters')
+  if (!ssmSignaturesValid) throw new Error('cold-start: a GetParameters request was not signed as the AWS SDK signs it')
+  ssm.close()
+  secretsEnv = {}
   stores.documentClient.destroy()
 
   say('cold-start: the management bundle answers a signed call')
@@ -161,5 +193,6 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
     ...noCopy,
     firstExchange,
     withStoredCopy: { ...withCopy, firstExchange: withCopyFirst },
+    withStoredCopyAndSsm: { ...withSsm, firstExchange: withSsmFirst, ssmRequests, ssmSignaturesValid },
   }
 }

@@ -4,9 +4,12 @@
 // template or in the function's environment, only their parameter names do. Locally and in tests
 // TOKEN_KEYS / ROOT_* from the environment are used instead. Errors name parameters, never values.
 
-// Type-only at module scope: the SSM client is imported on first use, so a function given TOKEN_KEYS
-// (local, tests, benchmarks) never loads it, and a split bundle keeps it in a chunk of its own.
+// On Lambda (credentials in the environment) GetParameters goes through the raw JSON-protocol client
+// (shared/aws/raw-json-client.ts, already loaded for the exchange's GetItems): the AWS SDK's SSM client
+// would add ~60 ms of loading to every cold start. Without environment credentials (a developer's
+// profile, SSO...) the SDK client is imported on first use, so its chain finds them.
 import type { SSMClient } from '@aws-sdk/client-ssm'
+import { RawJsonClient, rawCredentials } from '../aws/raw-json-client.ts'
 import { type Config, ConfigError } from '../config.ts'
 import { parseTokenKeys, type TokenKeyRing } from '../credentials/token-keys.ts'
 import type { RootCredentials } from '../services/accounts.ts'
@@ -19,14 +22,35 @@ export interface DeployedSecrets {
 
 type SecretsConfig = Pick<Config, 'region' | 'tokenKeys' | 'tokenKeysParameter' | 'rootCredentialsParameter' | 'rootAccountId' | 'rootAccessKeyId' | 'rootAccessKeySecret'>
 
+/** How SSM is reached; every member defaults to the deployed behaviour (tests set them). */
+export interface SsmAccess {
+  /** An AWS SDK SSM client: used instead of the raw client. */
+  client?: Pick<SSMClient, 'send'>
+  /** The environment: the raw client's credentials (Lambda's role credentials) and AWS_ENDPOINT_URL_SSM; default process.env. */
+  env?: NodeJS.ProcessEnv
+}
+
+interface GetParametersOutput {
+  Parameters?: Array<{ Name?: string; Value?: string }>
+}
+
 /** One GetParameters call (WithDecryption) for all names; a missing parameter is a ConfigError. */
-export async function readSecureParameters(names: readonly string[], region: string, client?: Pick<SSMClient, 'send'>): Promise<Map<string, string>> {
+export async function readSecureParameters(names: readonly string[], region: string, access: SsmAccess = {}): Promise<Map<string, string>> {
   if (names.length === 0) return new Map()
-  const { GetParametersCommand, SSMClient } = await import('./ssm-client.ts')
-  const ssm = client ?? new SSMClient({ region, maxAttempts: 3 })
-  const out = await ssm.send(new GetParametersCommand({ Names: [...names], WithDecryption: true }))
+  const input = { Names: [...names], WithDecryption: true }
+  const env = access.env ?? process.env
+  const credentials = access.client ? undefined : rawCredentials(undefined, env)
+  let out: GetParametersOutput
+  if (credentials) {
+    // SecureString values are at most 8 KB and GetParameters takes at most 10 names: 256 KiB bounds the answer.
+    const ssm = new RawJsonClient({ service: 'ssm', targetPrefix: 'AmazonSSM', jsonVersion: '1.1', region, endpoint: env.AWS_ENDPOINT_URL_SSM || undefined, credentials, maxAttempts: 3, maxResponseBytes: 256 * 1024 })
+    out = (await ssm.call('GetParameters', input)) as GetParametersOutput
+  } else {
+    const { GetParametersCommand, SSMClient } = await import('./ssm-client.ts')
+    out = await (access.client ?? new SSMClient({ region, maxAttempts: 3 })).send(new GetParametersCommand(input))
+  }
   const values = new Map<string, string>()
-  for (const p of out.Parameters ?? []) if (p.Name !== undefined && p.Value !== undefined) values.set(p.Name, p.Value)
+  for (const p of out.Parameters ?? []) if (typeof p.Name === 'string' && typeof p.Value === 'string') values.set(p.Name, p.Value)
   const missing = names.filter((n) => !values.has(n))
   if (missing.length > 0) throw new ConfigError(missing.map((n) => `SSM parameter ${n} does not exist or cannot be read by this function`))
   return values
@@ -52,7 +76,7 @@ function parseRootCredentials(value: string, source: string): RootCredentials {
  * The token keys (TOKEN_KEYS, else the TOKEN_KEYS_PARAMETER SecureString) and, with `root`, the
  * bootstrap root credentials (ROOT_ACCOUNT_ID/ROOT_ACCESS_KEY_*, else ROOT_CREDENTIALS_PARAMETER).
  */
-export async function loadDeployedSecrets(config: SecretsConfig, opts: { root: boolean; client?: Pick<SSMClient, 'send'> }): Promise<DeployedSecrets> {
+export async function loadDeployedSecrets(config: SecretsConfig, opts: { root: boolean; ssm?: SsmAccess }): Promise<DeployedSecrets> {
   const rootFromEnv = config.rootAccountId && config.rootAccessKeyId && config.rootAccessKeySecret
     ? { AccountId: config.rootAccountId, AccessKeyId: config.rootAccessKeyId, AccessKeySecret: config.rootAccessKeySecret }
     : undefined
@@ -61,7 +85,7 @@ export async function loadDeployedSecrets(config: SecretsConfig, opts: { root: b
     ...(config.tokenKeys === undefined && config.tokenKeysParameter !== undefined ? [config.tokenKeysParameter] : []),
     ...(opts.root && rootFromEnv === undefined && config.rootCredentialsParameter !== undefined ? [config.rootCredentialsParameter] : []),
   ]
-  const values = await readSecureParameters(names, config.region, opts.client)
+  const values = await readSecureParameters(names, config.region, opts.ssm)
   const tokenKeysValue = config.tokenKeys ?? (config.tokenKeysParameter === undefined ? undefined : values.get(config.tokenKeysParameter))
   if (tokenKeysValue === undefined) throw new ConfigError(['TOKEN_KEYS or TOKEN_KEYS_PARAMETER must be set: the token keys seal and verify SecurityTokens'])
   const tokenKeys = parseTokenKeys(tokenKeysValue, config.tokenKeys === undefined ? `SSM parameter ${config.tokenKeysParameter}` : 'TOKEN_KEYS')

@@ -7,7 +7,8 @@
 
 import type { Config } from '../config.ts'
 import { HotReads } from './hot-reads.ts'
-import { RawDynamo, rawCredentials } from './raw-dynamodb.ts'
+import { rawCredentials } from '../aws/raw-json-client.ts'
+import { RawDynamo } from './raw-dynamodb.ts'
 import type { Stores } from './stores.ts'
 
 type StoreConfig = Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>

@@ -142,11 +142,13 @@ describe('serverless package: functions and artifacts', () => {
     visit(entry)
     const inputs = [...loaded].flatMap((o) => Object.keys(outputs[o]!.inputs))
     expect(inputs).toContain('shared/store/raw-dynamodb.ts')
+    expect(inputs).toContain('shared/aws/raw-json-client.ts')
     expect(inputs.filter((f) => /node_modules\/(@aws-sdk|@smithy|dynamodb-toolbox)\//.test(f))).toEqual([])
     // ...and they are in the artifact, for the first signed call or other store use.
     const all = Object.values(outputs).flatMap((o) => Object.keys(o.inputs))
     expect(all.some((f) => f.includes('node_modules/@aws-sdk/client-dynamodb/'))).toBe(true)
     expect(all.some((f) => f.includes('node_modules/dynamodb-toolbox/'))).toBe(true)
+    expect(all.some((f) => f.includes('node_modules/@aws-sdk/client-ssm/'))).toBe(true)
   })
 
   it('bundles no management code into token exchange (esbuild metafile of the packaged build)', () => {
