@@ -473,6 +473,7 @@ function renderWhere(r: BenchResults, push: Push) {
   const h = r.http
   if (h && h.kinds['exchange.RS256.noTableCopy']) {
     const cpu = (kind: HttpKind) => h.kinds[kind].serverCpuUs.median
+    const esVerifyUs = 1e6 / (r.floors?.opsPerSec['es256.nodeCrypto']?.median ?? Number.NaN)
     const copyUs = (alg: 'RS256' | 'ES256') => {
       const d = cpu(`exchange.${alg}`) - cpu(`exchange.${alg}.noTableCopy`)
       return d >= 5 ? `${f0(d)} µs` : 'less than this run can tell apart'
@@ -483,6 +484,12 @@ function renderWhere(r: BenchResults, push: Push) {
       `on the same CPU (on AWS the audit writer does, in its own function): ${copyUs('RS256')} (RS256) and ${copyUs('ES256')} (ES256) per exchange by`,
       'the rows without it. A hello-world request over HTTP is cheaper for the server than one through the Lambda proxy (no',
       'light-my-request emulation), so the exchange\'s own work weighs more in this ratio.',
+      ...(esVerifyUs > 0
+        ? [
+            `For 0.20× an exchange may cost at most ${f0(cpu('hello') / 0.2)} µs of server CPU (five hello-world requests); the ES256 exchange costs`,
+            `${f0(cpu('exchange.ES256'))} µs, ${f0(cpu('exchange.ES256') - cpu('exchange.RS256'))} µs more than RS256, and one P-256 verification alone is ${f1(esVerifyUs)} µs here (${f1(esVerifyUs / cpu('hello'))} hello-world requests).`,
+          ]
+        : []),
       '',
     )
   }
