@@ -5,20 +5,14 @@
 // toolbox stores, loaded on first use. Errors carry the SDK's shapes (name = the exception's short
 // name, network errors keep their code), so store-errors.ts maps them exactly as it maps SDK failures.
 
-import { type RawCredentials, RawJsonClient } from '../aws/raw-json-client.ts'
+import { RawJsonClient, type RawJsonClientOptions } from '../aws/raw-json-client.ts'
 
 export type AttributeValue =
   | { S: string } | { N: string } | { BOOL: boolean } | { NULL: true }
   | { L: AttributeValue[] } | { M: Record<string, AttributeValue> } | { SS: string[] } | { NS: string[] }
 
-export interface RawDynamoOptions {
-  region: string
-  endpoint?: string | undefined
-  credentials: RawCredentials
-  connectTimeoutMs?: number
-  requestTimeoutMs?: number
-  maxAttempts?: number
-}
+/** The raw client's options, the protocol's own fixed here. */
+export type RawDynamoOptions = Omit<RawJsonClientOptions, 'service' | 'targetPrefix' | 'jsonVersion' | 'maxResponseBytes'>
 
 export class RawDynamo {
   private readonly client: RawJsonClient
