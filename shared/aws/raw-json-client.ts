@@ -29,7 +29,7 @@ export interface RawJsonClientOptions {
   /** The protocol's content type version: `1.0` (DynamoDB) or `1.1` (SSM). */
   jsonVersion: '1.0' | '1.1'
   region: string
-  /** Default `https://<service>.<region>.amazonaws.com`. */
+  /** Default: defaultEndpoint(service, region). */
   endpoint?: string | undefined
   credentials: RawCredentials
   connectTimeoutMs?: number
@@ -39,6 +39,11 @@ export interface RawJsonClientOptions {
   maxResponseBytes?: number
 }
 
+/** The service's regional endpoint: `https://<service>.<region>.amazonaws.com`, `.amazonaws.com.cn` in the China regions. */
+export function defaultEndpoint(service: string, region: string): string {
+  return `https://${service}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`
+}
+
 const RETRYABLE = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError', 'InternalServerErrorException', 'ServiceUnavailable'])
 
 export class RawJsonClient {
@@ -46,7 +51,7 @@ export class RawJsonClient {
   private readonly agent: http.Agent
   private readonly mod: typeof http | typeof https
   constructor(private readonly opts: RawJsonClientOptions) {
-    this.url = new URL(opts.endpoint ?? `https://${opts.service}.${opts.region}.amazonaws.com`)
+    this.url = new URL(opts.endpoint ?? defaultEndpoint(opts.service, opts.region))
     this.mod = this.url.protocol === 'http:' ? http : https
     this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 256 })
   }

@@ -26,7 +26,7 @@ type SecretsConfig = Pick<Config, 'region' | 'tokenKeys' | 'tokenKeysParameter' 
 export interface SsmAccess {
   /** An AWS SDK SSM client: used instead of the raw client. */
   client?: Pick<SSMClient, 'send'>
-  /** The environment: the raw client's credentials (Lambda's role credentials) and AWS_ENDPOINT_URL_SSM; default process.env. */
+  /** The environment: the raw client's credentials (Lambda's role credentials) and AWS_ENDPOINT_URL_SSM (default: the region's endpoint); default process.env. */
   env?: NodeJS.ProcessEnv
 }
 

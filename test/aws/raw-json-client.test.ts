@@ -3,7 +3,7 @@
 // oracle, for generated requests and credentials.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { signV4 } from '../../shared/aws/raw-json-client.ts'
+import { defaultEndpoint, signV4 } from '../../shared/aws/raw-json-client.ts'
 import { sigV4Oracle } from '../support/sigv4-oracle.ts'
 
 describe('raw JSON client signV4', () => {
@@ -36,5 +36,10 @@ describe('raw JSON client signV4', () => {
       ),
       { numRuns: 200 },
     )
+  })
+
+  it('posts to the regional endpoint, the .cn domain in the China regions', () => {
+    expect(defaultEndpoint('ssm', 'eu-central-1')).toBe('https://ssm.eu-central-1.amazonaws.com')
+    expect(defaultEndpoint('dynamodb', 'cn-northwest-1')).toBe('https://dynamodb.cn-northwest-1.amazonaws.com.cn')
   })
 })
