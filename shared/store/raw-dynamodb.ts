@@ -12,13 +12,13 @@ export type AttributeValue =
   | { L: AttributeValue[] } | { M: Record<string, AttributeValue> } | { SS: string[] } | { NS: string[] }
 
 /** The raw client's options, the protocol's own fixed here. */
-export type RawDynamoOptions = Omit<RawJsonClientOptions, 'service' | 'targetPrefix' | 'jsonVersion' | 'maxResponseBytes'>
+export type RawDynamoOptions = Omit<RawJsonClientOptions, 'service' | 'targetPrefix' | 'jsonVersion'>
 
 export class RawDynamo {
   private readonly client: RawJsonClient
   constructor(opts: RawDynamoOptions) {
-    // An item is at most 400 KB: a response far larger is not DynamoDB answering.
-    this.client = new RawJsonClient({ ...opts, service: 'dynamodb', targetPrefix: 'DynamoDB_20120810', jsonVersion: '1.0', maxResponseBytes: 2 * 1024 * 1024 })
+    // The client's default response bound (2 MiB) holds any item (at most 400 KB).
+    this.client = new RawJsonClient({ ...opts, service: 'dynamodb', targetPrefix: 'DynamoDB_20120810', jsonVersion: '1.0' })
   }
 
   async getItem(tableName: string, key: Record<string, AttributeValue>, consistent = true): Promise<Record<string, AttributeValue> | undefined> {
