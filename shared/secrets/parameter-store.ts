@@ -5,8 +5,8 @@
 // TOKEN_KEYS / ROOT_* from the environment are used instead. Errors name parameters, never values.
 
 // On Lambda (credentials in the environment) GetParameters goes through the raw JSON-protocol client
-// (shared/aws/raw-json-client.ts, already loaded for the exchange's GetItems): the AWS SDK's SSM client
-// would add ~60 ms of loading to every cold start. Without environment credentials (a developer's
+// (shared/aws/raw-json-client.ts, which the exchange's GetItems use too): the AWS SDK's SSM client
+// would add ~66 ms of loading to every cold start. Without environment credentials (a developer's
 // profile, SSO...) the SDK client is imported on first use, so its chain finds them.
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { RawJsonClient, rawCredentials } from '../aws/raw-json-client.ts'
