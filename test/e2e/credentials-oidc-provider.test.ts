@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 import { lastSentCertificateSha1, startOidcIdp, type OidcIdp } from './support/oidc-idp.ts'
-import { Child, TSX, run, testEnv } from './support/processes.ts'
+import { Child, START_ARGS, run, testEnv } from './support/processes.ts'
 
 // CommonJS modules with `exports.default = Client` (see test/e2e/support/ims-sdk.ts).
 type StsClientClass = typeof stsModule.default
@@ -104,7 +104,7 @@ beforeAll(async () => {
   serviceRootFile = file('service-root.pem', servicePki.root.certPem)
 
   const dataDir = join(scratch, 'data')
-  server = new Child(TSX, ['local/start.ts'], testEnv({
+  server = new Child(process.execPath, START_ARGS, testEnv({
     DATA_DIR: dataDir,
     PORT: '0',
     DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 import { ensureDemoCa } from '../../local/demo-idp.ts'
 import { freePort } from '../../local/dynamodb-local.ts'
-import { Child, TSX, run, testEnv } from './support/processes.ts'
+import { Child, START_ARGS, TSX, run, testEnv } from './support/processes.ts'
 
 // The run's shared DynamoDB Local serves the server (no JVM start); a loaded runner still needs a margin.
 const START_BOUND_MS = 60_000
@@ -25,9 +25,9 @@ afterEach(async () => {
 })
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
-/** `npm start` (tsx local/start.ts) on a free port of 127.0.0.1; resolves with its endpoint once it serves. */
+/** `npm start` (node --import tsx local/start.ts) on a free port of 127.0.0.1; resolves with its endpoint once it serves. */
 async function startServer(dataDir: string, extra: Record<string, string>): Promise<string> {
-  const child = new Child(TSX, ['local/start.ts'], testEnv({
+  const child = new Child(process.execPath, START_ARGS, testEnv({
     DATA_DIR: dataDir,
     PORT: '0',
     DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),

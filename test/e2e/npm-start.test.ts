@@ -12,7 +12,7 @@ import { loadConfig } from '../../shared/config.ts'
 import { generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { callOverHttp } from './support/http-rpc.ts'
-import { Child, TSX, descendantsOf, isJava, processesMentioning, testEnv } from './support/processes.ts'
+import { Child, START_ARGS, descendantsOf, isJava, processesMentioning, testEnv } from './support/processes.ts'
 
 const IMS = '2019-08-15'
 // DynamoDB Local answers in about 3 s on these machines; a loaded CI runner gets ten times that.
@@ -39,9 +39,9 @@ interface Started {
   endpoint: string
 }
 
-/** Starts `tsx local/start.ts` and waits (event-driven, bounded) for its "listening on" line. */
+/** Starts `node --import tsx local/start.ts` (npm start) and waits (event-driven, bounded) for its "listening on" line. */
 async function startService(env: NodeJS.ProcessEnv): Promise<Started> {
-  const child = new Child(TSX, ['local/start.ts'], env)
+  const child = new Child(process.execPath, START_ARGS, env)
   children.add(child)
   const [, endpoint] = await child.waitForStderr(/listening on (https?:\/\/\S+\/)\n/, START_BOUND_MS)
   // The operator line follows the listening line: the last thing a start prints.
@@ -169,7 +169,7 @@ describe('npm start configured by the environment', () => {
     const bin = join(scratch, 'node-only-bin')
     mkdirSync(bin, { recursive: true })
     if (!existsSync(join(bin, 'node'))) symlinkSync(process.execPath, join(bin, 'node'))
-    const child = new Child(TSX, ['local/start.ts'], testEnv({ DATA_DIR: dataDir, PORT: '0', PATH: bin }))
+    const child = new Child(process.execPath, START_ARGS, testEnv({ DATA_DIR: dataDir, PORT: '0', PATH: bin }))
     children.add(child)
     const finished = await child.waitForExit(STOP_BOUND_MS)
     expect(finished.code).not.toBe(0)

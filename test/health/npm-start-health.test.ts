@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
 import { callOverHttp } from '../e2e/support/http-rpc.ts'
-import { Child, TSX, testEnv } from '../e2e/support/processes.ts'
+import { Child, START_ARGS, testEnv } from '../e2e/support/processes.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 import { OIDC_STS } from './support.ts'
@@ -66,7 +66,7 @@ describe('npm start: health check and key refresh in process', () => {
   it('checks at start and every interval, refreshes keys when a provider is created, and stops on SIGTERM', async () => {
     const key = generateAccessKey()
     const creds = { accessKeyId: key.accessKeyId, secret: key.secret }
-    child = new Child(TSX, ['local/start.ts'], testEnv({
+    child = new Child(process.execPath, START_ARGS, testEnv({
       DATA_DIR: join(scratch, 'data'),
       PORT: '0',
       DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),

@@ -7,6 +7,12 @@ import { fileURLToPath } from 'node:url'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const TSX = `${REPO_ROOT}node_modules/.bin/tsx`
+/**
+ * `npm start` as package.json runs it, with `new Child(process.execPath, START_ARGS, env)`: one node
+ * process, so SIGTERM reaches local/start.ts's handler directly (the tsx CLI's relay gives the child
+ * 30 ms to acknowledge a signal, then SIGKILLs it and exits 143: seen under a loaded test run).
+ */
+export const START_ARGS = ['--import', 'tsx', 'local/start.ts']
 
 /** Variables that configure the service or the CLI: a test states the ones it means. */
 const SERVICE_VARIABLES = [
