@@ -23,6 +23,7 @@ const app = buildServiceApp({
   logger: createLogger(config.logLevel),
   tokenKeys: secrets.tokenKeys,
   actions: managementActions(),
+  queryFromLambdaAdapter: true,
 })
 
 export const handler = createLambdaHandler(app)

@@ -23,6 +23,7 @@ const app = buildServiceApp({
   // Each exchange writes one audit log line and no table item: the audit-writer function, subscribed to
   // this function's log group, copies the lines to the table in batches (functions/audit-writer.ts).
   auditTableCopy: 'log-subscriber',
+  queryFromLambdaAdapter: true,
 })
 
 export const handler = createLambdaHandler(app)

@@ -38,6 +38,8 @@ export interface ServiceAppOptions {
    * writes its one log line and nothing else).
    */
   auditTableCopy?: 'in-process' | 'log-subscriber'
+  /** The Lambda functions: the app sits behind shared/http/lambda-adapter.ts (AppOptions.queryFromLambdaAdapter). */
+  queryFromLambdaAdapter?: boolean
 }
 
 export function createStsRuntime(opts: ServiceAppOptions): StsRuntime {
@@ -82,6 +84,7 @@ export function buildServiceApp(opts: ServiceAppOptions) {
     logger: opts.logger,
     ...(opts.https ? { https: opts.https } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.queryFromLambdaAdapter ? { queryFromLambdaAdapter: true } : {}),
   })
   // Audit records still buffered are written before the app closes (local shutdown, tests).
   app.addHook('onClose', async () => sts.audit.flush())

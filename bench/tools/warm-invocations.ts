@@ -72,6 +72,7 @@ if (kind === 'hello') {
     actions: stsActions,
     auditTableCopy: 'log-subscriber',
     jwks,
+    queryFromLambdaAdapter: true,
   })
   await app.ready()
   handler = createLambdaHandler(app) as unknown as Handler

@@ -69,3 +69,13 @@ export function mintCredentials(session: SessionClaims, keys: TokenKeyRing, now:
     Expiration: formatUtc(exp * 1000),
   }
 }
+
+/**
+ * `Credentials` as JSON text, without JSON.stringify's scan of the ~1 KB SecurityToken for characters
+ * to escape: every value minted here is drawn from an alphabet that needs none (base58, `STS.`,
+ * base64url and `.`, the digits and `-:TZ+` of a UTC time), so quoting them is enough
+ * (test/credentials/mint.test.ts checks this against JSON.stringify).
+ */
+export function credentialsJson(c: StsCredentials): string {
+  return `{"AccessKeyId":"${c.AccessKeyId}","AccessKeySecret":"${c.AccessKeySecret}","SecurityToken":"${c.SecurityToken}","Expiration":"${c.Expiration}"}`
+}

@@ -45,7 +45,18 @@ export interface ActionDefinition<Input = unknown, Deps = unknown> {
   parse(params: Params): Input
   /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
   permission?(input: Input, caller: Caller): { action: string; resource: string }
-  run(input: Input, ctx: ActionContext<Deps>): Promise<Record<string, unknown>>
+  run(input: Input, ctx: ActionContext<Deps>): Promise<Record<string, unknown> | JsonMembers>
+}
+
+/**
+ * A response body whose members are already JSON text: `"Name":value,...`, without the braces. The
+ * dispatcher puts the RequestId in front of them instead of serialising an object. For bodies with
+ * large values of a known alphabet (the SecurityToken, ~1 KB of base64url), which JSON.stringify would
+ * otherwise scan for characters to escape one by one (~20 instructions per character here): whoever
+ * builds one is responsible for every value in it being valid JSON.
+ */
+export class JsonMembers {
+  constructor(readonly json: string) {}
 }
 
 export interface ActionContext<Deps> {

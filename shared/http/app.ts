@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import type { Logger } from '../log.ts'
-import type { ActionDefinition, Caller, Product, RequestInfo } from './action.ts'
+import { type ActionDefinition, type Caller, JsonMembers, type Product, type RequestInfo } from './action.ts'
 import { errorEnvelope, toApiError } from './error-reply.ts'
-import { parseRpcRequest, type RpcRequest } from './rpc-request.ts'
+import { parseRpcRequest, RAW_QUERY_HEADER, type RpcRequest } from './rpc-request.ts'
 
 export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
 /** `request` supplies condition keys (acs:SourceIp, acs:CurrentTime) to policy evaluation. */
@@ -31,6 +31,12 @@ export interface AppOptions<Deps> {
   bodyLimit?: number
   /** Serve HTTPS (local mode with TLS_CERT_FILE/TLS_KEY_FILE). */
   https?: { cert: Buffer; key: Buffer }
+  /**
+   * Behind shared/http/lambda-adapter.ts (the Lambda functions): the raw query string arrives in
+   * RAW_QUERY_HEADER, which the adapter sets on every event, not in the URL. Off (local server, tests),
+   * that header is ignored like any other.
+   */
+  queryFromLambdaAdapter?: boolean
 }
 
 // The STS SDK sends the OIDC token (up to 20 000 characters) in the query string: the request line
@@ -57,6 +63,7 @@ function noSchemaCompiler(): never {
 
 export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   const clock = opts.clock ?? (() => new Date())
+  const queryFromAdapter = opts.queryFromLambdaAdapter === true
   const byKey = new Map<string, ActionDefinition<unknown, Deps>>()
   const productByVersion = new Map<string, Product>()
   for (const def of opts.actions) {
@@ -109,9 +116,11 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     let actionName = ''
     let def: ActionDefinition<unknown, Deps> | undefined
     try {
+      const rawQuery = queryFromAdapter ? req.headers[RAW_QUERY_HEADER] : undefined
       const rpcReq = parseRpcRequest({
         method: req.method,
         url: req.url,
+        rawQuery: typeof rawQuery === 'string' ? rawQuery : undefined,
         headers: req.headers,
         body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
         sourceIp: req.ip,
@@ -135,7 +144,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       return reply
         .header('content-type', 'application/json; charset=utf-8')
         .header('x-acs-request-id', req.id)
-        .send(JSON.stringify({ RequestId: req.id, ...result }))
+        .send(result instanceof JsonMembers ? `{"RequestId":${JSON.stringify(req.id)},${result.json}}` : JSON.stringify({ RequestId: req.id, ...result }))
     } catch (e) {
       const err = toApiError(e)
       const fields = { requestId: req.id, action: actionName, status: err.status, code: err.code, ms: msSince(started) }

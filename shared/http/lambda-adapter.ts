@@ -1,10 +1,16 @@
 // Wraps a Fastify app as a Lambda handler for API Gateway HTTP API (payload v2) events.
 // API Gateway hands over the query both raw and decoded-and-merged (repeated names joined with ","):
 // we route the raw query string through, so signature canonicalisation and duplicate-parameter
-// checks see exactly what the client sent.
+// checks see exactly what the client sent. It travels beside the URL, in RAW_QUERY_HEADER, not in
+// it: @fastify/aws-lambda injects each event with light-my-request, which parses the URL with WHATWG
+// URL and re-serialises it (percent-encoding on the way), a pass over an OIDC token of up to 20 000
+// characters that nothing needs (~25 000 instructions per exchange, BENCHMARKS.md).
 
 import awsLambdaFastify from '@fastify/aws-lambda'
 import type { FastifyInstance } from 'fastify'
+import { RAW_QUERY_HEADER } from './rpc-request.ts'
+
+export { RAW_QUERY_HEADER }
 
 /** The fields of an HTTP API payload 2.0 event (what API Gateway sends and @fastify/aws-lambda reads). */
 export interface HttpApiEvent {
@@ -23,22 +29,23 @@ export interface HttpApiEvent {
 }
 
 /**
- * The event with the raw query moved into the path and the decoded query dropped. Built as one
- * object literal of the payload 2.0 fields, not as `{ ...event, rawPath, queryStringParameters }`:
- * V8 gave each such spread copy a map of its own once warm, so every property read of the event
- * and of light-my-request's response missed its inline cache (~75 runtime lookups per invocation,
- * 15–25 % of a warm exchange's instructions under cachegrind: BENCHMARKS.md). The literal's shape is fixed.
+ * The event with the raw query in RAW_QUERY_HEADER (set on every event, empty without a query, so a
+ * header of that name from the client is always replaced: payload 2.0 header names are lower case,
+ * and light-my-request, which lower-cases them again, keeps the last of two spellings, ours) and the
+ * decoded query dropped. Built as one object literal of the payload 2.0 fields, not as
+ * `{ ...event, ... }`: V8 gave each such spread copy a map of its own once warm, so every property
+ * read of the event and of light-my-request's response missed its inline cache (~75 runtime lookups
+ * per invocation, 15–25 % of a warm exchange's instructions under cachegrind: BENCHMARKS.md). The
+ * literal's shape is fixed.
  */
 export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
-  const raw = event.rawQueryString
-  if (!raw) return event
   return {
     version: event.version,
     routeKey: event.routeKey,
-    rawPath: `${event.rawPath ?? '/'}?${raw}`,
-    rawQueryString: raw,
+    rawPath: event.rawPath ?? '/',
+    rawQueryString: event.rawQueryString,
     cookies: event.cookies,
-    headers: event.headers,
+    headers: { ...event.headers, [RAW_QUERY_HEADER]: event.rawQueryString ?? '' },
     queryStringParameters: undefined,
     requestContext: event.requestContext,
     body: event.body,
@@ -48,6 +55,7 @@ export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
   }
 }
 
+/** The app must read its query from RAW_QUERY_HEADER (buildApp's queryFromLambdaAdapter). */
 export function createLambdaHandler(app: FastifyInstance) {
   // decorateRequest off: nothing reads request.awsLambda, and the decoration costs a randomBytes()
   // call and a map entry per invocation (~13 µs, BENCHMARKS.md).

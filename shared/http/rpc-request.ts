@@ -23,6 +23,14 @@ export interface RpcRequest {
 const MAX_PARAMS = 200
 
 /**
+ * The header in which the Lambda adapter (lambda-adapter.ts) hands the app API Gateway's raw query
+ * string, beside the URL instead of inside it. The adapter sets it on every event, replacing any
+ * client's header of that name; only apps built with `queryFromLambdaAdapter` read it (app.ts), any
+ * other app (the local HTTP server, tests) ignores it.
+ */
+export const RAW_QUERY_HEADER = 'x-oidc-sts-raw-query'
+
+/**
  * One name or value: `+` is a space, then percent-decoding. Text with neither `%` nor `+` decodes to
  * itself, so it is returned as is: an OIDC token in the query (base64url) skips two scans of up to
  * 20 000 characters (BENCHMARKS.md).
@@ -68,13 +76,17 @@ export function isFormBody(headers: RpcRequest['headers']): boolean {
 export function parseRpcRequest(input: {
   method: string
   url: string
+  /** The raw query string when it arrives beside the URL (RAW_QUERY_HEADER); the URL's own query otherwise. */
+  rawQuery?: string | undefined
   headers: RpcRequest['headers']
   body: Buffer
   sourceIp: string
 }): RpcRequest {
   const q = input.url.indexOf('?')
   const path = q < 0 ? input.url : input.url.slice(0, q)
-  const query = decodePairs(q < 0 ? '' : input.url.slice(q + 1), 'query string')
+  // Both would be two sources for the same parameters: the adapter never sends a query in the URL.
+  if (input.rawQuery !== undefined && q >= 0) throw new ApiError('InvalidParameter.Format', 'The request carries its query string twice.')
+  const query = decodePairs(input.rawQuery ?? (q < 0 ? '' : input.url.slice(q + 1)), 'query string')
   let form: Array<[string, string]> = []
   if (isFormBody(input.headers) && input.body.length > 0) {
     const text = input.body.toString('utf8')

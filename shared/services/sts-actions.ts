@@ -2,10 +2,10 @@
 // GetCallerIdentity. Checks run in the order of alibaba-api.md §1.4; every outcome is audited.
 
 import type { AuditSink } from '../audit/audit-log.ts'
-import { mintCredentials } from '../credentials/mint.ts'
+import { credentialsJson, mintCredentials } from '../credentials/mint.ts'
 import type { TokenKeyRing } from '../credentials/token-keys.ts'
 import { ApiError } from '../errors.ts'
-import { actionsWith, type ActionDefinition } from '../http/action.ts'
+import { actionsWith, type ActionDefinition, JsonMembers } from '../http/action.ts'
 import type { JwksCache } from '../oidc/jwks-cache.ts'
 import { verifyOidcToken, type VerifiedClaims } from '../oidc/verify-token.ts'
 import { parseSessionPolicy, serializePolicyDocument } from '../policy/document.ts'
@@ -136,25 +136,20 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
     sts.tokenKeys,
     now,
   )
-  return {
-    claims,
-    body: {
-      Credentials: credentials,
-      AssumedRoleUser: {
-        Arn: `${roleArn}/${input.sessionName}`,
-        AssumedRoleId: `${role.roleId}:${input.sessionName}`,
-      },
-      OIDCTokenInfo: {
-        Issuer: claims.iss,
-        Subject: claims.sub,
-        ClientIds: claims.aud.join(','),
-        // iat is required by verifyOidcToken; the check only narrows the type.
-        IssuanceTime: typeof claims.iat === 'number' ? formatUtc(claims.iat * 1000) : undefined,
-        ExpirationTime: formatUtc(claims.exp * 1000),
-        VerificationInfo: 'Success',
-      },
-    },
+  const assumedRoleUser = { Arn: `${roleArn}/${input.sessionName}`, AssumedRoleId: `${role.roleId}:${input.sessionName}` }
+  const tokenInfo = {
+    Issuer: claims.iss,
+    Subject: claims.sub,
+    ClientIds: claims.aud.join(','),
+    // iat is required by verifyOidcToken; the check only narrows the type.
+    IssuanceTime: typeof claims.iat === 'number' ? formatUtc(claims.iat * 1000) : undefined,
+    ExpirationTime: formatUtc(claims.exp * 1000),
+    VerificationInfo: 'Success',
   }
+  // Spec §1.3's members, serialised here: the credentials without a scan of the SecurityToken
+  // (credentialsJson), the rest, which carries claims from the token, by JSON.stringify.
+  const body = new JsonMembers(`"Credentials":${credentialsJson(credentials)},"AssumedRoleUser":${JSON.stringify(assumedRoleUser)},"OIDCTokenInfo":${JSON.stringify(tokenInfo)}`)
+  return { claims, body }
 }
 
 const assumeRoleWithOidc = define({

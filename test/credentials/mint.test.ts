@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mintCredentials, type SessionClaims } from '../../shared/credentials/mint.ts'
+import { credentialsJson, mintCredentials, type SessionClaims } from '../../shared/credentials/mint.ts'
 import { unsealSecurityToken } from '../../shared/credentials/seal.ts'
 import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 
@@ -77,5 +77,21 @@ describe('mintCredentials', () => {
 
   it.each([0, -1, 1.5, 43201, Number.NaN])('refuses durationSeconds %s (a caller bug, not a client error)', (durationSeconds) => {
     expect(() => mintCredentials(session({ durationSeconds }), ring, NOW)).toThrow(/durationSeconds/)
+  })
+})
+
+describe('credentialsJson', () => {
+  it('is exactly what JSON.stringify makes of the minted credentials, with and without a session policy', () => {
+    const policy = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:Get*', Resource: '*', Condition: { StringEquals: { 'oidc:sub': 'a"b\\c\u2028' } } }] })
+    for (let i = 0; i < 200; i++) {
+      const creds = mintCredentials(session(i % 2 ? { sessionPolicy: policy, sub: `quote" backslash\\ ${i}` } : {}), ring, new Date(NOW.getTime() + i * 86_400_000 * 97))
+      expect(credentialsJson(creds)).toBe(JSON.stringify(creds))
+    }
+  })
+
+  it('holds for the widest Expiration spellings (years outside 1000..9999)', () => {
+    const creds = mintCredentials(session({ durationSeconds: 43200 }), ring, new Date(8.64e15 - 43_200_000))
+    expect(creds.Expiration).toBe('+275760-09-13T00:00:00Z')
+    expect(credentialsJson(creds)).toBe(JSON.stringify(creds))
   })
 })

@@ -1,9 +1,13 @@
 // The Lambda adapter: the raw query reaches the app as sent (not API Gateway's decoded, merged copy),
-// and every other field of a payload 2.0 event still arrives (cookies, base64 bodies, headers, source IP).
+// beside the URL in RAW_QUERY_HEADER, which a client cannot set; and every other field of a payload 2.0
+// event still arrives (cookies, base64 bodies, headers, source IP).
 
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { createLambdaHandler, type HttpApiEvent, routeRawQuery } from '../../shared/http/lambda-adapter.ts'
+import { buildApp } from '../../shared/http/app.ts'
+import { actionsWith } from '../../shared/http/action.ts'
+import { createLambdaHandler, type HttpApiEvent, RAW_QUERY_HEADER, routeRawQuery } from '../../shared/http/lambda-adapter.ts'
+import { createLogger } from '../../shared/log.ts'
 
 const event = (over: Partial<HttpApiEvent> = {}): HttpApiEvent => ({
   version: '2.0',
@@ -20,22 +24,25 @@ const event = (over: Partial<HttpApiEvent> = {}): HttpApiEvent => ({
 })
 
 describe('routeRawQuery', () => {
-  it('moves the raw query into the path, drops the decoded copy and keeps every other payload 2.0 field', () => {
+  it('hands the raw query over in RAW_QUERY_HEADER, drops the decoded copy and keeps every other payload 2.0 field', () => {
     const e = event({ pathParameters: { p: '1' }, stageVariables: { s: '1' } })
     const r = routeRawQuery(e)
-    expect(r.rawPath).toBe('/?A=1&A=2&B=x%2By+z')
+    expect(r.rawPath).toBe('/')
+    expect(r.headers).toEqual({ ...e.headers, [RAW_QUERY_HEADER]: 'A=1&A=2&B=x%2By+z' })
     expect(r.queryStringParameters).toBeUndefined()
-    for (const k of ['version', 'routeKey', 'rawQueryString', 'cookies', 'headers', 'requestContext', 'body', 'isBase64Encoded', 'pathParameters', 'stageVariables'] as const) {
+    for (const k of ['version', 'routeKey', 'rawPath', 'rawQueryString', 'cookies', 'requestContext', 'body', 'isBase64Encoded', 'pathParameters', 'stageVariables'] as const) {
       expect(r[k]).toEqual(e[k])
     }
     // The caller's event is not modified (the same sample event may be invoked twice).
-    expect(e.rawPath).toBe('/')
+    expect(e.headers).not.toHaveProperty(RAW_QUERY_HEADER)
     expect(e.queryStringParameters).toEqual({ A: '1,2', B: 'x+y z' })
   })
 
-  it('returns an event without a query as it is', () => {
-    const e = event({ rawQueryString: '' })
-    expect(routeRawQuery(e)).toBe(e)
+  it('sets the header on every event, empty without a query, over any value a client sent', () => {
+    const forged = { host: 'sts.example.com', [RAW_QUERY_HEADER]: 'Action=Forged' }
+    expect(routeRawQuery(event({ rawQueryString: '', headers: forged })).headers?.[RAW_QUERY_HEADER]).toBe('')
+    expect(routeRawQuery(event({ rawQueryString: undefined, headers: undefined })).headers).toEqual({ [RAW_QUERY_HEADER]: '' })
+    expect(routeRawQuery(event({ headers: forged })).headers?.[RAW_QUERY_HEADER]).toBe('A=1&A=2&B=x%2By+z')
   })
 })
 
@@ -44,12 +51,49 @@ describe('createLambdaHandler', () => {
     const app = Fastify()
     app.removeAllContentTypeParsers()
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-    app.post('/', async (req) => ({ url: req.url, cookie: req.headers.cookie, body: [...(req.body as Buffer)], ip: req.ip }))
+    app.post('/', async (req) => ({ url: req.url, query: req.headers[RAW_QUERY_HEADER], cookie: req.headers.cookie, body: [...(req.body as Buffer)], ip: req.ip }))
     const handler = createLambdaHandler(app)
     for (let i = 0; i < 2; i++) {
       const res = (await handler(event(), {})) as { statusCode: number; body: string }
       expect(res.statusCode).toBe(200)
-      expect(JSON.parse(res.body)).toEqual({ url: '/?A=1&A=2&B=x%2By+z', cookie: 'a=1;b=2', body: [0, 1, 2, 250], ip: '203.0.113.7' })
+      expect(JSON.parse(res.body)).toEqual({ url: '/', query: 'A=1&A=2&B=x%2By+z', cookie: 'a=1;b=2', body: [0, 1, 2, 250], ip: '203.0.113.7' })
     }
+  })
+
+  it('keeps a query that WHATWG URL would re-encode exactly as sent', async () => {
+    const app = Fastify()
+    app.get('/', async (req) => ({ query: req.headers[RAW_QUERY_HEADER] }))
+    const raw = `T=a'b"c<d>e\`f|g^h{i}j&U=%E4%BD%A0&V=%zz`
+    const res = (await createLambdaHandler(app)(event({ rawQueryString: raw, body: undefined, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/', sourceIp: '203.0.113.7' } } }), {})) as { body: string }
+    expect(JSON.parse(res.body)).toEqual({ query: raw })
+  })
+})
+
+describe('an RPC app behind the adapter (queryFromLambdaAdapter)', () => {
+  const define = actionsWith<object>()
+  const echo = define({ product: 'Sts', version: '2015-04-01', name: 'Echo', anonymous: true, parse: (p) => p, run: async (p) => ({ Params: Object.fromEntries(p) }) })
+  const build = (queryFromLambdaAdapter: boolean) =>
+    buildApp({ actions: [echo], deps: {}, authenticate: async () => { throw new Error('anonymous only') }, authorize: () => undefined, logger: createLogger('silent'), queryFromLambdaAdapter })
+  const get = (rawQueryString: string, headers: Record<string, string> = {}) =>
+    event({ rawQueryString, headers: { host: 'sts.example.com', ...headers }, body: undefined, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/', sourceIp: '203.0.113.7' } } })
+
+  it('reads the parameters from the raw query, never from a client header of that name', async () => {
+    const handler = createLambdaHandler(build(true))
+    const ok = (await handler(get('Action=Echo&Version=2015-04-01&X=a%2Bb+c', { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=forged' }), {})) as { statusCode: number; body: string }
+    expect(ok.statusCode).toBe(200)
+    expect(JSON.parse(ok.body).Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: 'a+b c' })
+    // A forged header on a request without a query: the query is empty, not the forged one.
+    const forged = (await handler(get('', { [RAW_QUERY_HEADER.toUpperCase()]: 'Action=Echo&Version=2015-04-01' }), {})) as { statusCode: number; body: string }
+    expect(forged.statusCode).toBe(400)
+    expect(JSON.parse(forged.body).Code).toBe('InvalidParameter')
+  })
+
+  it('ignores the header in an app not behind the adapter (the local server), and refuses a query given both ways', async () => {
+    const local = build(false)
+    const res = await local.inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01&X=1', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=forged' } })
+    expect(res.json().Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: '1' })
+    const twice = await build(true).inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01' } })
+    expect(twice.statusCode).toBe(400)
+    expect(twice.json().Code).toBe('InvalidParameter.Format')
   })
 })
