@@ -5,6 +5,7 @@
 # to see a change of ~5 % or more between two versions of the code (the counts without compiler and GC
 # differ by about ±3 % between runs; with them ±5–8 %), which times on a shared machine cannot.
 #   bench/tools/cachegrind.sh <hello|RS256|ES256> [N1=200] [N2=1000]
+# WARM (default 5000, bench/tools/warm-invocations.ts) warm-up invocations precede both.
 set -euo pipefail
 kind=$1; n1=${2:-200}; n2=${3:-1000}
 out=$(mktemp -d)

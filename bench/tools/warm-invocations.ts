@@ -7,7 +7,8 @@
 //
 //   node --expose-gc --import tsx bench/tools/warm-invocations.ts <hello|RS256|ES256> <invocations> [--time]
 //
-// WARM (default 2000) invocations run first (JIT, caches); a full GC brackets the measured ones.
+// WARM (default 5000) invocations run first (JIT, caches: under --trace-opt, Turbofan still compiles parts
+// of the exchange until ~5000 warm invocations); a full GC brackets the measured ones when counting.
 // bench/tools/cachegrind.sh runs it twice under valgrind and divides the difference by the difference
 // in invocations: instructions and simulated cache misses per warm invocation, free of the shared
 // machine's noise (BENCHMARKS.md, "Where the exchange time goes").
@@ -87,9 +88,12 @@ const invoke = async (i: number) => {
   if (res.statusCode !== 200) throw new Error(`${kind}: status ${res.statusCode} ${res.body.slice(0, 300)}`)
   await new Promise((r) => setImmediate(r))
 }
-for (let i = 0; i < Number(process.env.WARM ?? 2000); i++) await invoke(i)
-const gc = (globalThis as { gc?: () => void }).gc
+for (let i = 0; i < Number(process.env.WARM ?? 5000); i++) await invoke(i)
 const timed = process.argv.includes('--time')
+// Counting runs: a full GC brackets the measured invocations, so that two runs start from the same heap.
+// Timed runs: none, as in bench/procs/proxy.ts. A forced full GC shrinks the young generation, and the
+// scavenges that follow made a hello-world invocation measure ~160 µs of CPU instead of ~120.
+const gc = timed ? undefined : (globalThis as { gc?: () => void }).gc
 for (let round = 0; round < (timed ? 7 : 1); round++) {
   gc?.()
   const cpu0 = process.cpuUsage()
