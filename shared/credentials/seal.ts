@@ -49,7 +49,10 @@ export function sealSecurityToken(payload: SecurityTokenPayload, keys: TokenKeyR
   const iv = randomPooledBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()])
+  const encrypted = cipher.update(JSON.stringify(payload), 'utf8')
+  const rest = cipher.final()
+  // GCM is a stream mode: update returns every byte and final none (no copy then); joined should that change.
+  const ciphertext = rest.length === 0 ? encrypted : Buffer.concat([encrypted, rest])
   const token = `${protectedHeader}..${encodeBase64url(iv)}.${encodeBase64url(ciphertext)}.${encodeBase64url(cipher.getAuthTag())}`
   if (token.length > MAX_SECURITY_TOKEN_LENGTH) throw new Error(`sealed SecurityToken exceeds ${MAX_SECURITY_TOKEN_LENGTH} characters`)
   return token

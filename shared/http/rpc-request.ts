@@ -95,14 +95,20 @@ export function parseRpcRequest(input: {
     form = decodePairs(text, 'form body')
   }
   const params = new Map<string, string>()
-  for (const [name, value] of [...query, ...form]) {
+  addParams(params, query)
+  addParams(params, form)
+  const action = pick(params.get('Action'), header(input.headers, 'x-acs-action'), 'Action')
+  const version = pick(params.get('Version'), header(input.headers, 'x-acs-version'), 'Version')
+  return { method: input.method, path, action, version, query, form, params, headers: input.headers, body: input.body, sourceIp: input.sourceIp }
+}
+
+function addParams(params: Map<string, string>, pairs: Pairs): void {
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!
     // A parameter given twice is ambiguous (which one was meant, which one was signed): refuse it.
     if (params.has(name)) throw new ApiError(`InvalidParameter.${safeName(name)}.Duplicate`, `The parameter "${safeName(name)}" is given more than once.`)
     params.set(name, value)
   }
-  const action = pick(params.get('Action'), header(input.headers, 'x-acs-action'), 'Action')
-  const version = pick(params.get('Version'), header(input.headers, 'x-acs-version'), 'Version')
-  return { method: input.method, path, action, version, query, form, params, headers: input.headers, body: input.body, sourceIp: input.sourceIp }
 }
 
 function pick(fromParams: string | undefined, fromHeader: string | undefined, what: string): string {

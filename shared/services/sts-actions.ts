@@ -128,7 +128,8 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
       roleArn,
       sessionName: input.sessionName,
       durationSeconds,
-      ...(sessionPolicy !== undefined ? { sessionPolicy } : {}),
+      // Undefined without a session policy (mintCredentials leaves it out of the token): one object shape.
+      sessionPolicy,
       providerArn,
       sub: claims.sub,
       issuer: claims.iss,
