@@ -4,7 +4,7 @@
 // checks see exactly what the client sent. It travels beside the URL, in RAW_QUERY_HEADER, not in
 // it: @fastify/aws-lambda injects each event with light-my-request, which parses the URL with WHATWG
 // URL and re-serialises it (percent-encoding on the way), a pass over an OIDC token of up to 20 000
-// characters that nothing needs (~25 000 instructions per exchange, BENCHMARKS.md).
+// characters that nothing needs (~16 000 instructions per exchange under cachegrind, BENCHMARKS.md).
 
 import awsLambdaFastify from '@fastify/aws-lambda'
 import type { FastifyInstance } from 'fastify'
