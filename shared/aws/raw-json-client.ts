@@ -95,7 +95,10 @@ export class RawJsonClient {
             if ((size += d.length) > maxBytes) req.destroy(Object.assign(new Error(`${what}: response too large`), { name: 'InternalServerError' }))
             else chunks.push(d)
           })
-          res.on('error', reject)
+          res.on('error', (e) => {
+            clearTimeout(timer)
+            reject(e)
+          })
           res.on('end', () => {
             clearTimeout(timer)
             let parsed: { __type?: string }
