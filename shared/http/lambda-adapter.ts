@@ -30,8 +30,7 @@ export interface HttpApiEvent {
 
 /**
  * The event with the raw query in RAW_QUERY_HEADER (set on every event, empty without a query, so a
- * header of that name from the client is always replaced: payload 2.0 header names are lower case,
- * and light-my-request, which lower-cases them again, keeps the last of two spellings, ours) and the
+ * header of that name from the client, in any spelling, is always replaced: withRawQuery) and the
  * decoded query dropped. Built as one object literal of the payload 2.0 fields, not as
  * `{ ...event, ... }`: V8 gave each such spread copy a map of its own once warm, so every property
  * read of the event and of light-my-request's response missed its inline cache (~75 runtime lookups
@@ -45,7 +44,7 @@ export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
     rawPath: event.rawPath ?? '/',
     rawQueryString: event.rawQueryString,
     cookies: event.cookies,
-    headers: { ...event.headers, [RAW_QUERY_HEADER]: event.rawQueryString ?? '' },
+    headers: withRawQuery(event.headers, event.rawQueryString ?? ''),
     queryStringParameters: undefined,
     requestContext: event.requestContext,
     body: event.body,
@@ -53,6 +52,20 @@ export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
     isBase64Encoded: event.isBase64Encoded,
     stageVariables: event.stageVariables,
   }
+}
+
+/**
+ * A copy of the headers with RAW_QUERY_HEADER set to `rawQuery` and no other spelling of that name:
+ * light-my-request lower-cases names and keeps the last value, so a client's `X-Oidc-Sts-Raw-Query`
+ * after a lower-case one would otherwise win over ours.
+ */
+function withRawQuery(headers: Record<string, string> | undefined, rawQuery: string): Record<string, string> {
+  const out = { ...headers }
+  for (const name in out) {
+    if (name.length === RAW_QUERY_HEADER.length && name.toLowerCase() === RAW_QUERY_HEADER) delete out[name]
+  }
+  out[RAW_QUERY_HEADER] = rawQuery
+  return out
 }
 
 /** The app must read its query from RAW_QUERY_HEADER (buildApp's queryFromLambdaAdapter). */

@@ -86,6 +86,10 @@ describe('an RPC app behind the adapter (queryFromLambdaAdapter)', () => {
     const forged = (await handler(get('', { [RAW_QUERY_HEADER.toUpperCase()]: 'Action=Echo&Version=2015-04-01' }), {})) as { statusCode: number; body: string }
     expect(forged.statusCode).toBe(400)
     expect(JSON.parse(forged.body).Code).toBe('InvalidParameter')
+    // Two spellings of the name, the lower-case one first: light-my-request keeps the last one it
+    // lower-cases, so the adapter must not leave a client's spelling after its own.
+    const both = (await handler(get('Action=Echo&Version=2015-04-01&X=real', { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=lower', [RAW_QUERY_HEADER.toUpperCase()]: 'Action=Echo&Version=2015-04-01&X=upper' }), {})) as { statusCode: number; body: string }
+    expect(JSON.parse(both.body).Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: 'real' })
   })
 
   it('ignores the header in an app not behind the adapter (the local server), and refuses a query given both ways', async () => {
