@@ -80,10 +80,12 @@ async function main() {
   // delivered to key refresh, provider changes (the table stream on AWS) reported from the responses.
   const jobs = startBackgroundJobs({ config, stores, logger })
   app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 200 && typeof payload === 'string' && PROVIDER_CHANGES.has(actionOf(request))) {
+    // Answers are sent as UTF-8 bytes (shared/http/app.ts).
+    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined
+    if (reply.statusCode === 200 && text !== undefined && PROVIDER_CHANGES.has(actionOf(request))) {
       let issuer: unknown
       try {
-        issuer = (JSON.parse(payload) as { OIDCProvider?: { IssuerUrl?: unknown } }).OIDCProvider?.IssuerUrl
+        issuer = (JSON.parse(text) as { OIDCProvider?: { IssuerUrl?: unknown } }).OIDCProvider?.IssuerUrl
       } catch {
         // An XML answer (Format=XML): nothing to read the issuer from; the next health check refreshes the keys.
       }

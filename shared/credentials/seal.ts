@@ -44,11 +44,11 @@ export interface SecurityTokenPayload {
 }
 
 export function sealSecurityToken(payload: SecurityTokenPayload, keys: TokenKeyRing): string {
-  const { key, protectedHeader } = keys.current
+  const { key, protectedHeader, aad } = keys.current
   // 96-bit random IV per token (NIST SP 800-38D §8.2.2), from the pooled CSPRNG.
   const iv = randomPooledBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
-  cipher.setAAD(Buffer.from(protectedHeader, 'ascii'))
+  cipher.setAAD(aad)
   const encrypted = cipher.update(JSON.stringify(payload), 'utf8')
   const rest = cipher.final()
   // GCM is a stream mode: update returns every byte and final none (no copy then); joined should that change.
@@ -93,7 +93,8 @@ export function unsealSecurityToken(token: string, keys: TokenKeyRing, now: Date
   let plaintext: string
   try {
     const decipher = createDecipheriv('aes-256-gcm', tokenKey.key, iv, { authTagLength: TAG_BYTES })
-    decipher.setAAD(Buffer.from(headerPart, 'ascii'))
+    // headerPart is exactly tokenKey.protectedHeader (looked up by it).
+    decipher.setAAD(tokenKey.aad)
     decipher.setAuthTag(tag)
     plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8')
   } catch (e) {

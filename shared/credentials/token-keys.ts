@@ -21,6 +21,8 @@ export interface TokenKey {
   readonly key: KeyObject
   /** base64url of `{"alg":"dir","enc":"A256GCM","kid":"<kid>"}`, the JWE protected header (and AAD). */
   readonly protectedHeader: string
+  /** The protected header's ASCII bytes: the AAD of every token sealed with this key (read only). */
+  readonly aad: Buffer
 }
 
 export interface TokenKeyRing {
@@ -36,7 +38,8 @@ export function makeTokenKey(kid: string, key: Uint8Array): TokenKey {
   if (!KID_PATTERN.test(kid)) throw new Error(`token key id must match ${KID_PATTERN}`)
   if (key.length !== TOKEN_KEY_BYTES) throw new Error(`token key must be ${TOKEN_KEY_BYTES} bytes`)
   const header = JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid })
-  return Object.freeze({ kid, key: createSecretKey(Buffer.from(key)), protectedHeader: Buffer.from(header, 'utf8').toString('base64url') })
+  const protectedHeader = Buffer.from(header, 'utf8').toString('base64url')
+  return Object.freeze({ kid, key: createSecretKey(Buffer.from(key)), protectedHeader, aad: Buffer.from(protectedHeader, 'ascii') })
 }
 
 /** A ring from keys in order, current first; kids must be distinct. */

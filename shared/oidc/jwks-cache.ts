@@ -98,6 +98,20 @@ function vouches(keys: IssuerKeys, fps: readonly string[]): boolean {
   return keys.discoveryChain.some((c) => fps.includes(c.sha1)) && keys.jwksChain.some((c) => fps.includes(c.sha1))
 }
 
+// The exchange passes the same fingerprints array (a provider of the config cache) for up to its TTL:
+// normalised once per array, not per exchange. Weak: an array no longer cached is dropped with it.
+const normalisedFingerprints = new WeakMap<readonly string[], string[]>()
+
+function normalisedOnce(fingerprints: readonly string[]): string[] {
+  let fps = normalisedFingerprints.get(fingerprints)
+  if (fps === undefined) {
+    fps = normaliseFingerprints(fingerprints)
+    // Frozen arrays only: a caller's array that may still change is normalised every time.
+    if (Object.isFrozen(fingerprints)) normalisedFingerprints.set(fingerprints, fps)
+  }
+  return fps
+}
+
 /** A kid as it may appear in a message: printable ASCII, truncated. */
 function showKid(kid: string): string {
   return /^[\x20-\x7e]*$/.test(kid) ? JSON.stringify(kid.length > 64 ? `${kid.slice(0, 64)}…` : kid) : `(a kid of ${kid.length} characters with unprintable characters)`
@@ -139,7 +153,7 @@ export class JwksCache {
    * fetching, InvalidSignature when no published key matches.
    */
   async getKey(issuer: string, fingerprints: readonly string[], kid: string | undefined, alg: JwsAlgorithm): Promise<KeyObject> {
-    const fps = normaliseFingerprints(fingerprints)
+    const fps = normalisedOnce(fingerprints)
     const entry = this.entryFor(issuer)
     if (entry.keys === undefined && this.loadStoredCopy !== undefined) await this.consultStoredCopy(issuer, entry)
 

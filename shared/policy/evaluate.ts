@@ -2,7 +2,6 @@
 
 import {
   type RequestContext,
-  createRequestContext,
   evaluateConditionBlock,
   findUnsatisfiedCondition,
 } from './conditions.ts'
@@ -159,15 +158,15 @@ export interface TrustEvaluation {
 
 /** Condition keys an OIDC exchange offers: `oidc:iss`, `oidc:aud` (all audiences), `oidc:sub`, `acs:CurrentTime`, `acs:SourceIp`. */
 export function createTrustContext(request: TrustRequest): RequestContext {
-  return createRequestContext(
-    {
-      'oidc:iss': request.claims.iss,
-      'oidc:aud': request.claims.aud,
-      'oidc:sub': request.claims.sub,
-      'acs:SourceIp': request.sourceIp,
-    },
-    request.now,
-  )
+  const { iss, aud, sub } = request.claims
+  // What createRequestContext would build from these keys (lower-cased, absent when undefined or
+  // empty), written out: every exchange builds one, and the generic loop lower-cased four constant
+  // names and copied each value into a fresh array. The claims are verified and never changed
+  // afterwards, so `aud` is shared rather than copied.
+  const values: Record<string, readonly string[]> = { 'oidc:iss': [iss], 'oidc:sub': [sub] }
+  if (aud.length > 0) values['oidc:aud'] = aud
+  if (request.sourceIp !== undefined) values['acs:sourceip'] = [request.sourceIp]
+  return { values, now: request.now }
 }
 
 /**

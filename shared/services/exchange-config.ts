@@ -31,7 +31,13 @@ export class ExchangeConfig {
   }
 
   provider(accountId: string, name: string): Promise<OidcProviderRecord | undefined> {
-    return this.providers.get(`${accountId}/${name}`, () => this.stores.providers.get(accountId, name))
+    return this.providers.get(`${accountId}/${name}`, async () => {
+      const p = await this.stores.providers.get(accountId, name)
+      // Shared by every exchange for the TTL and never changed: frozen, so the JWKS cache may
+      // normalise the fingerprints once per record (jwks-cache.ts).
+      if (p) Object.freeze(p.fingerprints)
+      return p
+    })
   }
 
   role(accountId: string, roleName: string): Promise<ExchangeRole | undefined> {

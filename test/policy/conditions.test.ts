@@ -205,6 +205,20 @@ describe('condition blocks', () => {
       findUnsatisfiedCondition({ StringEquals: { 'oidc:iss': ['https://idp'] }, StringLike: { 'oidc:sub': ['*:dev:*'] } }, context),
     ).toEqual({ operator: 'StringLike', key: 'oidc:sub' })
   })
+
+  it('reads only the block\'s own operators and keys, whatever Object.prototype carries', () => {
+    const proto = Object.prototype as Record<string, unknown>
+    try {
+      // A polluted prototype: an enumerable operator, and an enumerable key an operator object inherits.
+      proto.StringEquals = { 'oidc:sub': ['nobody'] }
+      proto['oidc:iss'] = ['https://evil']
+      expect(evaluateConditionBlock({ StringLike: { 'oidc:sub': ['*:prod:*'] } }, context)).toBe(true)
+      expect(findUnsatisfiedCondition({ StringLike: { 'oidc:sub': ['*:dev:*'] } }, context)).toEqual({ operator: 'StringLike', key: 'oidc:sub' })
+    } finally {
+      delete proto.StringEquals
+      delete proto['oidc:iss']
+    }
+  })
 })
 
 describe('condition value syntax', () => {

@@ -5,6 +5,7 @@ import { type PolicyDocument, type PolicyStatement, parsePolicyDocument } from '
 import {
   type PolicyRequest,
   type TrustRequest,
+  createTrustContext,
   evaluatePolicies,
   evaluateTrust,
   evaluateWithSession,
@@ -271,6 +272,19 @@ describe('evaluation properties', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Trust
+
+describe('createTrustContext', () => {
+  it('builds what createRequestContext builds from the same keys', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.array(fc.string(), { maxLength: 3 }), fc.string(), fc.option(fc.string(), { nil: undefined }), (iss, aud, sub, sourceIp) => {
+        const now = new Date(1_764_000_000_000)
+        const built = createTrustContext({ providerArn: 'p', claims: { iss, aud, sub }, now, ...(sourceIp === undefined ? {} : { sourceIp }) })
+        expect(built).toStrictEqual(createRequestContext({ 'oidc:iss': iss, 'oidc:aud': aud, 'oidc:sub': sub, 'acs:SourceIp': sourceIp }, now))
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
 
 describe('evaluateTrust', () => {
   it('allows a GitHub Actions token from the main branch of one repository', () => {
