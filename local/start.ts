@@ -80,9 +80,9 @@ async function main() {
   // delivered to key refresh, provider changes (the table stream on AWS) reported from the responses.
   const jobs = startBackgroundJobs({ config, stores, logger })
   app.addHook('onSend', async (request, reply, payload) => {
-    // Answers are sent as UTF-8 bytes (shared/http/app.ts).
-    const text = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined
-    if (reply.statusCode === 200 && text !== undefined && PROVIDER_CHANGES.has(actionOf(request))) {
+    if (reply.statusCode === 200 && PROVIDER_CHANGES.has(actionOf(request))) {
+      // Answers are sent as UTF-8 bytes (shared/http/app.ts); decoded only for the actions read here.
+      const text = Buffer.isBuffer(payload) ? payload.toString('utf8') : typeof payload === 'string' ? payload : ''
       let issuer: unknown
       try {
         issuer = (JSON.parse(text) as { OIDCProvider?: { IssuerUrl?: unknown } }).OIDCProvider?.IssuerUrl
