@@ -373,6 +373,12 @@ function renderHttp(h: HttpResult, table_: DdbCountsResult | undefined, push: Pu
     '',
     `Server CPU per request relative to hello-world (hello ÷ kind, per round): ${HTTP_KINDS_ORDER.filter((kk) => kk !== 'hello' && k[kk]).map((kk) => `${HTTP_LABELS[kk]} ${x(ratio(k.hello.serverCpuUs, k[kk].serverCpuUs))}`).join('; ')}.`,
     '',
+    'On 2026-11-29 the exchange-to-hello-world ratios over HTTP measured lower than in the full run of 2026-11-28 (0.24× RS256,',
+    '0.21× ES256), for that run\'s code (50e7c0c) as for later code: alternating `--only=http` runs of 5 rounds, two each, gave',
+    'RS256 0.23 and 0.20× (service code of 084e1a0) against 0.18 and 0.22× (50e7c0c), ES256 0.20 and 0.16× against 0.18 and 0.17×.',
+    'The per-round ratios spread over 0.13–0.29×, so a median of five moved by ±0.03 between runs; the suite now runs 9 rounds.',
+    'Runs below 0.20× that day came from the machine, not from a change in the code.',
+    '',
   )
   const signed = table_?.signed
   push(

@@ -30,7 +30,8 @@ const settings = {
   proxyRounds: quick ? 3 : 15,
   proxyRoundMs: quick ? 300 : 700,
   floorRoundMs: quick ? 100 : 300,
-  httpRounds: quick ? 2 : 5,
+  // Like the proxy suite's, its ratios spread over ±25 % per round (BENCHMARKS.md, "Over HTTP").
+  httpRounds: quick ? 2 : 9,
   httpRoundMs: quick ? 1000 : 2000,
   coldStartRuns: quick ? 3 : 10,
   memoryExchanges: quick ? 10_000 : 100_000,
