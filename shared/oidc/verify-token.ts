@@ -13,7 +13,8 @@
 //   lookup only, never put into a path, URL or query.
 // - `iat` is required: the provider's IssuanceLimitTime cannot be enforced without it. Too old ->
 //   AuthenticationFail.OIDCToken.IssuanceTimeLimitExceeded (our code; Alibaba's is unconfirmed).
-// - NumericDates (exp, nbf, iat) are finite non-negative JSON numbers, fractions allowed (RFC 7519 §2).
+// - NumericDates (exp, nbf, iat) are finite non-negative JSON numbers, fractions allowed (RFC 7519 §2);
+//   exp at most MAX_NUMERIC_DATE (the response shows it as a date).
 // - `azp` is checked only when the token has several audiences (OIDC Core §2) and is not required
 //   then, since Kubernetes service-account tokens carry several audiences and no azp.
 // - `sub`: a non-empty string of at most MAX_SUBJECT_LENGTH characters without control characters
@@ -36,6 +37,8 @@ export const DEFAULT_LEEWAY_SECONDS = 60
 export const MAX_JSON_DEPTH = 20
 export const MAX_KID_LENGTH = 256
 export const MAX_SUBJECT_LENGTH = 1024
+/** The largest NumericDate a Date can represent (8.64e15 ms): a later exp is refused. */
+export const MAX_NUMERIC_DATE = 8.64e12
 /** Header members that carry or point to a key: never used, and their presence rejects the token. */
 export const EMBEDDED_KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 
@@ -198,6 +201,8 @@ export async function verifyOidcToken(token: string, policy: TokenPolicy, lookup
   const iat = numericDate(payload, 'iat')
   const nbf = numericDate(payload, 'nbf')
   if (exp === undefined) throw invalid(`${UNRECOGNISED}: the claim exp is required.`)
+  // Past the last instant a Date can hold, exp could not be shown as the response's ExpirationTime.
+  if (exp > MAX_NUMERIC_DATE) throw invalid(`${UNRECOGNISED}: the claim exp ${exp} is beyond the latest representable time (${MAX_NUMERIC_DATE} seconds since 1970).`)
   if (iat === undefined) throw invalid(`${UNRECOGNISED}: the claim iat is required (the OIDC provider's IssuanceLimitTime is checked against it).`)
   const nowMs = policy.now.getTime()
   const nowSec = nowMs / 1000

@@ -257,6 +257,8 @@ const CASES: Record<string, Case[]> = {
     { name: 'iat a year in the future', token: () => T({ claims: { iat: NOW_S + 365 * 86400, exp: NOW_S + 366 * 86400 } }), code: INVALID },
     { name: 'nbf in the future', token: () => T({ claims: { nbf: NOW_S + 120 } }), code: INVALID },
     { name: 'nbf far beyond the Date range', token: () => T({ claims: { nbf: 1e300 } }), code: INVALID },
+    // Once accepted, it made formatting OIDCTokenInfo.ExpirationTime throw: a 500 any IdP could cause.
+    { name: 'exp far beyond the Date range', token: () => T({ claims: { exp: 1e300 } }), code: INVALID },
     { name: 'iat older than the IssuanceLimitTime (12 h)', token: () => T({ claims: { iat: NOW_S - 13 * 3600, exp: NOW_S + 600 } }), code: 'AuthenticationFail.OIDCToken.IssuanceTimeLimitExceeded' },
   ],
   'aud and azp': [
