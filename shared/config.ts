@@ -1,4 +1,6 @@
-// The only reader of process.env: every setting validated once, frozen, and every bad key reported at once.
+// The only reader of the service's settings from process.env (the AWS credential and SSM endpoint variables
+// are read where they are used: aws/raw-json-client.ts, secrets/parameter-store.ts): every setting
+// validated once, frozen, and every bad key reported at once.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 

@@ -36,7 +36,6 @@ export const ERROR_STATUS = {
   'LimitExceeded.OIDCProvider.Fingerprint': 409,
   // accounts (operator extension)
   'EntityAlreadyExists.Account': 409,
-  'EntityNotExist.Account': 404,
   // OIDC token checks (AssumeRoleWithOIDC, spec §1.4/§1.5); all 401 like Alibaba's AuthenticationFail.*
   'AuthenticationFail.NoPermission': 401, // no such provider, or the role's trust policy refuses the token
   'AuthenticationFail.OIDCToken.Invalid': 401,
