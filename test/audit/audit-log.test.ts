@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { AuditSink, parseAuditLine, type AuditRecord } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
+import { defineTable } from '../../shared/store/table.ts'
 import { createTestTable } from '../support/store.ts'
 
 const rec = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
@@ -45,12 +46,15 @@ describe('AuditSink', () => {
 
   it('keeps serving when the table copy cannot be written: the log line is the durable record', async () => {
     const lines: string[] = []
-    const failing = { putBatch: async () => { throw new Error('store down') } } as unknown as AuditStore
+    // A real store whose table does not exist on the real engine: every batch write fails.
+    const { documentClient } = await createTestTable('audit-missing')
+    const failing = new AuditStore(defineTable(documentClient, 'no-such-audit-table'))
     const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)), store: failing })
     sink.record(rec(1))
-    await sink.flush()
-    expect(lines.some((l) => l.includes('"msg":"audit"'))).toBe(true)
-    expect(lines.some((l) => l.includes('audit table write failed'))).toBe(true)
+    await expect(sink.flush()).resolves.toBeUndefined()
+    expect(sink.pending).toBe(0)
+    expect(lines.filter((l) => l.includes('"msg":"audit"'))).toHaveLength(1)
+    expect(JSON.parse(lines.find((l) => l.includes('audit table write failed'))!)).toMatchObject({ level: 'warn', count: 1 })
   })
 
   it('writes the audit line whatever LOG_LEVEL says (it is the durable record), except silent', () => {

@@ -300,6 +300,20 @@ describe('through the HTTP app', () => {
   })
 
   it('checks role actions on the lower-cased role ARN', async () => {
-    expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
+    // Resources match case-sensitively: a policy on role/reader exactly allows GetRole of "READER" only
+    // because the action's resource is the lower-cased ARN; one on role/READER never matches it.
+    const lower = await makeRole('ExactLower', [{ custom: 'get-reader-lower', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('reader') }) }])
+    const upper = await makeRole('ExactUpper', [{ custom: 'get-reader-upper', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('READER') }) }])
+    try {
+      caller = assumed(lower)
+      expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
+      expect((await call('GetRole', { RoleName: 'Reader' })).status).toBe(200)
+      caller = assumed(upper)
+      const denied = await call('GetRole', { RoleName: 'READER' })
+      expect(denied.status).toBe(403)
+      expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:GetRole', NoPermissionType: 'ImplicitDeny' })
+    } finally {
+      caller = assumed(reader)
+    }
   })
 })

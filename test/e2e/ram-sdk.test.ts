@@ -1,6 +1,7 @@
 // The official RAM SDK (@alicloud/ram20150501), changed only in its endpoint, drives the role and policy
 // actions over real HTTP (a 127.0.0.1 listener), and our error codes reach its error objects.
 
+import type { IncomingMessage } from 'node:http'
 import ramModule, * as ram from '@alicloud/ram20150501'
 import { $OpenApiUtil } from '@alicloud/openapi-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -221,7 +222,21 @@ describe('policies through the official RAM SDK', () => {
 
   it('works with the legacy V1 (HMAC-SHA1) signature too', async () => {
     const v1 = clientFor(svc, host, { signatureAlgorithm: 'v2' })
-    const res = await v1.getPolicy(new ram.GetPolicyRequest({ policyName: 'AliyunRAMReadOnlyAccess', policyType: 'System' }))
-    expect(res.body?.policy?.policyName).toBe('AliyunRAMReadOnlyAccess')
+    const wire: Array<{ url: string; authorization: string | undefined }> = []
+    const observe = (req: IncomingMessage) => wire.push({ url: req.url ?? '', authorization: req.headers.authorization })
+    svc.app.server.on('request', observe)
+    try {
+      const res = await v1.getPolicy(new ram.GetPolicyRequest({ policyName: 'AliyunRAMReadOnlyAccess', policyType: 'System' }))
+      expect(res.body?.policy?.policyName).toBe('AliyunRAMReadOnlyAccess')
+    } finally {
+      svc.app.server.off('request', observe)
+    }
+    // It really was V1: an HMAC-SHA1 Signature in the query, no ACS3 Authorization header.
+    expect(wire).toHaveLength(1)
+    const query = new URLSearchParams(wire[0]!.url.split('?')[1])
+    expect(query.get('SignatureMethod')).toBe('HMAC-SHA1')
+    expect(query.get('Signature')).toMatch(/^[A-Za-z0-9+/]{27}=$/)
+    expect(query.get('Action')).toBe('GetPolicy')
+    expect(wire[0]!.authorization).toBeUndefined()
   })
 })

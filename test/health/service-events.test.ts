@@ -52,15 +52,23 @@ describe('InProcessBus', () => {
     const logger = recordingLogger()
     const bus = new InProcessBus({ logger })
     const seen: string[] = []
+    const envelopes: unknown[] = []
+    // Subscribers only record: the bus catches what a subscriber throws, so assertions run after drain().
     bus.subscribe(DETAIL_TYPES.keyRotation, async (e) => {
       seen.push((e.detail as { issuer: string }).issuer)
-      expect(e).toMatchObject({ version: '0', source: 'oidc-sts', 'detail-type': 'OIDC Issuer Key Rotation', time: expect.stringMatching(/Z$/), id: expect.any(String) })
+      envelopes.push(e)
     })
     bus.subscribe(DETAIL_TYPES.healthChanged, () => { throw new Error('not this one') })
     await bus.publish(events(3))
     expect(seen).toEqual([])
     expect(await bus.drain()).toBe(true)
     expect(seen).toEqual(['https://idp0.example.com', 'https://idp1.example.com', 'https://idp2.example.com'])
+    for (const e of envelopes) {
+      expect(e).toMatchObject({ version: '0', source: 'oidc-sts', 'detail-type': 'OIDC Issuer Key Rotation', time: expect.stringMatching(/Z$/), id: expect.any(String) })
+    }
+    expect(new Set(envelopes.map((e) => (e as { id: string }).id)).size).toBe(3)
+    // Nothing was delivered to the other detail-type's subscriber (it would have thrown and been logged).
+    expect(logger.find('event delivery failed')).toEqual([])
     expect(logger.find('event published')).toHaveLength(3)
   })
 

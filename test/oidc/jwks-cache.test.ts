@@ -119,7 +119,6 @@ describe('JwksCache with a real IdP', () => {
     for (let i = 0; i < 1000; i++) await apiFailure(cache.getKey(idp.issuer, [pki.intermediate.sha1], `later-${i}`, 'RS256'))
     expect(idp.requests(idp.discoveryPath)).toBe(1)
     expect(idp.requests(idp.jwksPath)).toBe(1)
-    expect(e1.kid).toBe('e1')
   })
 
   it('never lets a fetch done under one account\'s fingerprints vouch for another\'s', async () => {

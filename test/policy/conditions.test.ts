@@ -258,12 +258,23 @@ describe('condition value syntax', () => {
   })
 
   it('reads dates as instants independent of the server time zone', () => {
-    expect(parseDateValue('2024-02-29')).toBe(Date.UTC(2024, 1, 29))
-    expect(parseDateValue('2026-01-01T10:00')).toBe(Date.UTC(2026, 0, 1, 10))
-    expect(parseDateValue('2026-01-01T10:00:00.123456Z')).toBe(Date.UTC(2026, 0, 1, 10, 0, 0, 123))
-    expect(parseDateValue('2026-01-01T10:00:00-02:30')).toBe(Date.UTC(2026, 0, 1, 12, 30))
-    expect(parseDateValue('0')).toBe(0)
-    expect(parseDateValue('0050-01-01')).toBe(new Date('0050-01-01T00:00:00Z').getTime())
-    expect(parseDateValue('1900-02-29')).toBeUndefined()
+    const saved = process.env.TZ
+    try {
+      // Node applies a TZ assigned at run time to Date at once: UTC and two zones with half-hour offsets.
+      for (const tz of ['UTC', 'Asia/Kolkata', 'America/St_Johns']) {
+        process.env.TZ = tz
+        expect(new Date(2026, 0, 1).getTimezoneOffset(), tz).toBe({ UTC: 0, 'Asia/Kolkata': -330, 'America/St_Johns': 210 }[tz])
+        expect(parseDateValue('2024-02-29'), tz).toBe(Date.UTC(2024, 1, 29))
+        expect(parseDateValue('2026-01-01T10:00'), tz).toBe(Date.UTC(2026, 0, 1, 10))
+        expect(parseDateValue('2026-01-01T10:00:00.123456Z'), tz).toBe(Date.UTC(2026, 0, 1, 10, 0, 0, 123))
+        expect(parseDateValue('2026-01-01T10:00:00-02:30'), tz).toBe(Date.UTC(2026, 0, 1, 12, 30))
+        expect(parseDateValue('0'), tz).toBe(0)
+        expect(parseDateValue('0050-01-01'), tz).toBe(new Date('0050-01-01T00:00:00Z').getTime())
+        expect(parseDateValue('1900-02-29'), tz).toBeUndefined()
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ
+      else process.env.TZ = saved
+    }
   })
 })

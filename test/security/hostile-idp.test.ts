@@ -257,9 +257,13 @@ describe('hostile IdPs through AssumeRoleWithOIDC, with a well-behaved issuer al
     await register(svc, 'hangs', hanging.issuer)
     await register(svc, 'fresh', fresh.issuer)
     const slow = exchange(svc, 'hangs', token(hanging.issuer, badKey))
+    let slowSettled = false
+    void slow.finally(() => { slowSettled = true })
     // Start the cold fetch of the other issuer while the first is stuck in its handshake budget.
     await new Promise((r) => setTimeout(r, 50))
     const quick = await exchange(svc, 'fresh', token(fresh.issuer, goodKey))
+    // Answered while the other issuer's fetch was still waiting out its timeout, not queued behind it.
+    expect(slowSettled).toBe(false)
     const stuck = await slow
     expect(quick.status, quick.raw.slice(0, 300)).toBe(200)
     expect(stuck.body.Code).toBe(BROKEN)
@@ -273,6 +277,7 @@ describe('hostile IdPs through AssumeRoleWithOIDC, with a well-behaved issuer al
     await register(svc, 'flooded', hanging.issuer)
     const answers = await Promise.all(Array.from({ length: 30 }, () => exchange(svc, 'flooded', token(hanging.issuer, badKey))))
     for (const a of answers) expect(a.body.Code).toBe(BROKEN)
+    expect(hanging.connections).toBe(1)
     expect(hanging.requests(hanging.discoveryPath)).toBe(1)
     await hanging.close()
   })

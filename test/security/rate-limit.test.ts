@@ -37,7 +37,9 @@ describe('AssumeRoleWithOIDC rate limits', () => {
   it('audits throttled exchanges as failures', async () => {
     await fx.svc.app.sts.audit.flush()
     const listed = await fx.svc.call('ListAuditEvents', '2026-11-01', { Date: '2026-11-28', MaxItems: 100 })
-    const codes = (listed.body.AuditEvents.AuditEvent as Array<{ ErrorCode?: string }>).map((e) => e.ErrorCode)
-    expect(codes).toContain('Throttling.User')
+    const throttled = (listed.body.AuditEvents.AuditEvent as Array<{ ErrorCode?: string }>).filter((e) => e.ErrorCode === 'Throttling.User')
+    // Two refusals by the per-source bucket above, two by the per-provider one.
+    expect(throttled).toHaveLength(4)
+    for (const e of throttled) expect(e).toMatchObject({ Outcome: 'Failure', ErrorCode: 'Throttling.User' })
   })
 })

@@ -405,6 +405,12 @@ describe('request-level rejections', () => {
       expectErrorEnvelope(res, 'InvalidParameter', 400)
       expect(res.body.Message).toBe(INVALID_ACTION_MESSAGE)
     }
+    // Signed by the root account's key, with empty x-acs-action and x-acs-version and no query.
+    const req = signRpc({ creds: svc.rootCreds, action: '', version: '' })
+    expect(req.headers['x-acs-action']).toBe('')
+    const signed = await inject({ url: req.url, headers: req.headers, payload: req.payload })
+    expectErrorEnvelope(signed, 'InvalidParameter', 400)
+    expect(signed.body.Message).toBe(INVALID_ACTION_MESSAGE)
   })
 
   it('answers GET /health with 200', async () => {
