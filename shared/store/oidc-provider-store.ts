@@ -5,6 +5,7 @@ import {
   $add,
   $append,
   $remove,
+  $set,
   GetItemCommand,
   PutTransaction,
   UpdateItemCommand,
@@ -133,7 +134,9 @@ export class OidcProviderStore {
           accountId,
           name,
           ...(changes.description !== undefined ? { description: changes.description } : {}),
-          ...(changes.clientIds !== undefined ? { clientIds: changes.clientIds } : {}),
+          // $set replaces the whole list: a plain array is an update by index to dynamodb-toolbox, which
+          // leaves the old list's tail in place (a shorter list, or an empty one, would remove nothing).
+          ...(changes.clientIds !== undefined ? { clientIds: $set(changes.clientIds) } : {}),
           ...(changes.issuanceLimitTime !== undefined ? { issuanceLimitTime: changes.issuanceLimitTime } : {}),
           updatedAt: now,
           version: $add(1),

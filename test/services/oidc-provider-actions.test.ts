@@ -35,6 +35,19 @@ describe('OIDC provider lifecycle', () => {
     const updated = await svc.call('UpdateOIDCProvider', IMS, { OIDCProviderName: 'gh-actions', NewDescription: 'changed', IssuanceLimitTime: 1 })
     expect(updated.body.OIDCProvider).toMatchObject({ Description: 'changed', IssuanceLimitTime: 1, ClientIds: p.ClientIds })
 
+    // ClientIds on update replaces the whole list: shrinking, reordering and clearing leave nothing behind.
+    const clientIds = async (value: string) => {
+      const res = await svc.call('UpdateOIDCProvider', IMS, { OIDCProviderName: 'gh-actions', ClientIds: value })
+      expect(res.status).toBe(200)
+      const stored = (await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'gh-actions' })).body.OIDCProvider.ClientIds
+      expect(res.body.OIDCProvider.ClientIds).toBe(stored)
+      return stored
+    }
+    expect(await clientIds('a,b,c')).toBe('a,b,c')
+    expect(await clientIds('b')).toBe('b')
+    expect(await clientIds('c,a')).toBe('c,a')
+    expect(await clientIds('')).toBe('')
+
     expect((await svc.call('DeleteOIDCProvider', IMS, { OIDCProviderName: 'gh-actions' })).status).toBe(200)
     const gone = await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'gh-actions' })
     expect(gone.status).toBe(404)
