@@ -118,7 +118,8 @@ function resourceApplies(statement: PolicyStatement, resource: string): boolean 
 /**
  * The action an OIDC exchange performs. Alibaba's trust policies say `sts:AssumeRole` for every
  * principal type (spec §4.4); `sts:AssumeRoleWithOIDC`, seen in third-party code, is accepted as an
- * alias. Both names form one request: NotAction excludes the exchange if it names either.
+ * alias. Read so that the alias never widens access: an Allow applies when it covers the exchange
+ * under both names (a NotAction naming either excludes it), a Deny when it covers either name.
  */
 export const TRUST_ACTIONS: readonly string[] = ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC']
 
@@ -204,7 +205,8 @@ export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): Tru
 function trustStatementResult(statement: PolicyStatement, statementIndex: number, providerArn: string, context: RequestContext): TrustStatementResult {
   const effect = statement.Effect
   let why: string | undefined
-  if (!actionApplies(statement, TRUST_ACTIONS)) why = 'action does not cover sts:AssumeRole'
+  const actionCovered = effect === 'Deny' ? TRUST_ACTIONS.some((a) => actionApplies(statement, [a])) : actionApplies(statement, TRUST_ACTIONS)
+  if (!actionCovered) why = 'action does not cover sts:AssumeRole'
   else if (!(statement.Principal?.Federated ?? []).includes(providerArn)) why = 'Principal.Federated does not list the OIDC provider'
   else if (statement.Condition !== undefined) {
     const failed = findUnsatisfiedCondition(statement.Condition, context)

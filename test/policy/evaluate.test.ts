@@ -379,6 +379,18 @@ describe('evaluateTrust', () => {
     expect(evaluateTrust(otherAction, trustRequest()).reason).toBe('no Allow statement applies: Statement[0]: action does not cover sts:AssumeRole')
     const notAssume = trust([{ Effect: 'Allow', NotAction: 'sts:AssumeRole', Principal: { Federated: GITHUB_PROVIDER } }])
     expect(evaluateTrust(notAssume, trustRequest()).decision).toBe('ImplicitDeny')
+    const notOidcAlias = trust([{ Effect: 'Allow', NotAction: 'sts:AssumeRoleWithOIDC', Principal: { Federated: GITHUB_PROVIDER } }])
+    expect(evaluateTrust(notOidcAlias, trustRequest()).decision).toBe('ImplicitDeny')
+  })
+
+  it('applies a Deny that covers the exchange under either name, NotAction included: the alias never widens access', () => {
+    const denyUnlessGood = (deny: Record<string, unknown>) =>
+      trust([githubStatement(), { Effect: 'Deny', Principal: { Federated: GITHUB_PROVIDER }, Condition: { StringNotEquals: { 'oidc:sub': 'good' } }, ...deny }])
+    for (const deny of [{ NotAction: 'sts:AssumeRoleWithOIDC' }, { NotAction: 'sts:AssumeRole' }, { Action: 'sts:AssumeRole' }, { Action: 'sts:AssumeRoleWithOIDC' }]) {
+      expect(evaluateTrust(denyUnlessGood(deny), trustRequest()), JSON.stringify(deny)).toMatchObject({ decision: 'ExplicitDeny', statementIndex: 1 })
+    }
+    // A Deny whose NotAction names both names does not cover the exchange.
+    expect(evaluateTrust(denyUnlessGood({ NotAction: ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC'] }), trustRequest()).decision).toBe('Allow')
   })
 
   it('evaluates acs:CurrentTime from the request clock and acs:SourceIp from the caller', () => {
