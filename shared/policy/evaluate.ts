@@ -107,9 +107,21 @@ function actionApplies(statement: PolicyStatement, actions: readonly string[]): 
 }
 
 function resourceApplies(statement: PolicyStatement, resource: string): boolean {
-  if (statement.Resource !== undefined) return statement.Resource.some((p) => matchWildcard(p, resource))
-  if (statement.NotResource !== undefined) return !statement.NotResource.some((p) => matchWildcard(p, resource))
+  if (statement.Resource !== undefined) return statement.Resource.some((p) => resourceMatches(p, resource))
+  if (statement.NotResource !== undefined) return !statement.NotResource.some((p) => resourceMatches(p, resource))
   return true
+}
+
+const RAM_ROLE_PATTERN = /^(acs:ram:[^:]*:[^:]*:role\/)(.*)$/
+
+/**
+ * Resources match case-sensitively, but role names are case-insensitive and a role's ARN carries its
+ * name lower-cased (validation/ram-rules.ts roleArn): a pattern's role name is compared lower-cased
+ * too, so a Deny (or an Allow) written with the name's own capitals covers the role.
+ */
+function resourceMatches(pattern: string, resource: string): boolean {
+  const role = pattern.includes(':role/') ? RAM_ROLE_PATTERN.exec(pattern) : null
+  return matchWildcard(role === null ? pattern : `${role[1]}${role[2]!.toLowerCase()}`, resource)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -299,16 +299,19 @@ describe('through the HTTP app', () => {
     expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:ListOIDCProviders', NoPermissionType: 'ImplicitDeny' })
   })
 
-  it('checks role actions on the lower-cased role ARN', async () => {
-    // Resources match case-sensitively: a policy on role/reader exactly allows GetRole of "READER" only
-    // because the action's resource is the lower-cased ARN; one on role/READER never matches it.
+  it('checks role actions on the lower-cased role ARN, with the pattern\'s role name compared lower-cased', async () => {
+    // Role names are case-insensitive: a policy naming the role in any case covers it, under any spelling
+    // of RoleName; a policy naming another role does not.
     const lower = await makeRole('ExactLower', [{ custom: 'get-reader-lower', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('reader') }) }])
     const upper = await makeRole('ExactUpper', [{ custom: 'get-reader-upper', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('READER') }) }])
+    const other = await makeRole('ExactOther', [{ custom: 'get-writer', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('Writer') }) }])
     try {
-      caller = assumed(lower)
-      expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
-      expect((await call('GetRole', { RoleName: 'Reader' })).status).toBe(200)
-      caller = assumed(upper)
+      for (const role of [lower, upper]) {
+        caller = assumed(role)
+        expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
+        expect((await call('GetRole', { RoleName: 'Reader' })).status).toBe(200)
+      }
+      caller = assumed(other)
       const denied = await call('GetRole', { RoleName: 'READER' })
       expect(denied.status).toBe(403)
       expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:GetRole', NoPermissionType: 'ImplicitDeny' })

@@ -89,6 +89,24 @@ describe('evaluatePolicies', () => {
     expect(evaluatePolicies([scoped], request('ram:GetRole', `acs:ram::${ACCOUNT}:role/DEPLOYER`)).decision).toBe('ImplicitDeny')
   })
 
+  it('compares a pattern\'s role name lower-cased, as role ARNs carry it: a Deny written with capitals fires', () => {
+    const prodAdmin = `acs:ram::${ACCOUNT}:role/prodadmin` // roleArn(ACCOUNT, 'ProdAdmin')
+    const guarded = permission({
+      Version: '1',
+      Statement: [
+        { Effect: 'Allow', Action: 'ram:*', Resource: '*' },
+        { Effect: 'Deny', Action: 'ram:DeleteRole', Resource: `acs:ram:*:${ACCOUNT}:role/ProdAdmin` },
+      ],
+    })
+    expect(evaluatePolicies([guarded], request('ram:DeleteRole', prodAdmin))).toMatchObject({ decision: 'ExplicitDeny', matched: { policyIndex: 0, statementIndex: 1 } })
+    expect(evaluatePolicies([guarded], request('ram:DeleteRole', `acs:ram::${ACCOUNT}:role/prodadmin2`)).decision).toBe('Allow')
+    const notResource = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetRole', NotResource: `acs:ram::${ACCOUNT}:role/Prod*` }] })
+    expect(evaluatePolicies([notResource], request('ram:GetRole', prodAdmin)).decision).toBe('ImplicitDeny')
+    // Other resources stay case-sensitive.
+    const policyRes = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetPolicy', Resource: `acs:ram::${ACCOUNT}:policy/ReadOnly` }] })
+    expect(evaluatePolicies([policyRes], request('ram:GetPolicy', `acs:ram::${ACCOUNT}:policy/readonly`)).decision).toBe('ImplicitDeny')
+  })
+
   it('applies NotAction and NotResource as "everything except"', () => {
     const allButDelete = permission({
       Version: '1',
