@@ -16,14 +16,20 @@ const listAuditEvents = define({
   name: 'ListAuditEvents',
   parse: (params) => {
     const date = optionalString(params, 'Date', { min: 10, max: 10, pattern: /^\d{4}-\d{2}-\d{2}$/, patternHint: 'a UTC day as YYYY-MM-DD' })
-    if (date !== undefined && Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+    // Date.parse rolls 2024-02-30 over to March 1: the day must read back as itself.
+    if (date !== undefined && !(Date.parse(`${date}T00:00:00Z`) >= 0 && new Date(`${date}T00:00:00Z`).toISOString().slice(0, 10) === date)) {
       throw new ApiError('InvalidParameter.Date.Format', 'The parameter "Date" is not a valid day (YYYY-MM-DD).')
     }
+    // The marker carries the day it pages through (d), so a next page asked for without Date, after
+    // midnight UTC, continues that day instead of starting the next one past its end.
     const marker = decodeMarker(params)
-    if (marker !== undefined && typeof marker.a !== 'string') {
+    if (marker !== undefined && (typeof marker.a !== 'string' || typeof marker.d !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(marker.d))) {
       throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
     }
-    return { date, maxItems: optionalInteger(params, 'MaxItems', 1, 100) ?? 50, after: marker?.a }
+    if (marker !== undefined && date !== undefined && marker.d !== date) {
+      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" pages through another day than "Date".')
+    }
+    return { date: date ?? (marker?.d as string | undefined), maxItems: optionalInteger(params, 'MaxItems', 1, 100) ?? 50, after: marker?.a as string | undefined }
   },
   permission: (_input, caller) => ({ action: 'oidcsts:ListAuditEvents', resource: `acs:oidcsts::${caller.accountId}:audit/*` }),
   async run(input, { caller, deps, request }) {
@@ -31,7 +37,7 @@ const listAuditEvents = define({
     const page = await deps.audit.list(callerAccount(caller), day, input.maxItems, input.after)
     return {
       IsTruncated: page.nextAt !== undefined,
-      ...(page.nextAt !== undefined ? { Marker: encodeMarker({ a: page.nextAt }) } : {}),
+      ...(page.nextAt !== undefined ? { Marker: encodeMarker({ d: day, a: page.nextAt }) } : {}),
       AuditEvents: {
         AuditEvent: page.items.map((r) => ({
           Time: formatUtc(r.time),

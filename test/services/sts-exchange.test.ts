@@ -211,5 +211,33 @@ describe('caches between exchanges', () => {
     expect(rows.some((r) => r.Outcome === 'Failure' && r.ErrorCode === 'AuthenticationFail.OIDCToken.AudienceNotMatch')).toBe(true)
     expect(JSON.stringify(rows)).not.toContain(token)
   })
+
+  it('pages ListAuditEvents through one day, also when the next page is asked for after midnight UTC', async () => {
+    const saved = now
+    try {
+      now = new Date('2026-11-29T23:59:58Z')
+      for (let i = 0; i < 3; i++) expect((await exchange({ OIDCToken: idToken({ aud: 'nope' }) })).status).toBe(401)
+      await svc.app.sts.audit.flush()
+      const first = await svc.call('ListAuditEvents', '2026-11-01', { MaxItems: 2 })
+      expect(first.body).toMatchObject({ IsTruncated: true, Marker: expect.any(String) })
+      now = new Date('2026-11-30T00:00:01Z')
+      const second = await svc.call('ListAuditEvents', '2026-11-01', { MaxItems: 2, Marker: first.body.Marker })
+      expect(second.status).toBe(200)
+      expect(second.body.IsTruncated).toBe(false)
+      const ids = [...first.body.AuditEvents.AuditEvent, ...second.body.AuditEvents.AuditEvent].map((r: { RequestId: string; Time: string }) => {
+        expect(r.Time.startsWith('2026-11-29T23:59:58')).toBe(true)
+        return r.RequestId
+      })
+      expect(new Set(ids).size).toBe(3)
+      // A marker names its day: another Date with it is refused, as is a day that does not exist.
+      const mismatch = await svc.call('ListAuditEvents', '2026-11-01', { Date: '2026-11-30', Marker: first.body.Marker })
+      expect([mismatch.status, mismatch.body.Code]).toEqual([400, 'InvalidParameter.Marker.Format'])
+      const noSuchDay = await svc.call('ListAuditEvents', '2026-11-01', { Date: '2024-02-30' })
+      expect([noSuchDay.status, noSuchDay.body.Code]).toEqual([400, 'InvalidParameter.Date.Format'])
+      expect((await svc.call('ListAuditEvents', '2026-11-01', { Date: '2024-02-29' })).status).toBe(200)
+    } finally {
+      now = saved
+    }
+  })
 })
 
