@@ -112,6 +112,7 @@ function resourceApplies(statement: PolicyStatement, resource: string): boolean 
   return true
 }
 
+const LITERAL_STAR = { literalStarInValue: true } as const
 const RAM_ROLE_PATTERN = /^(acs:ram:[^:]*:[^:]*:role\/)(.*)$/
 
 /**
@@ -121,7 +122,7 @@ const RAM_ROLE_PATTERN = /^(acs:ram:[^:]*:[^:]*:role\/)(.*)$/
  */
 function resourceMatches(pattern: string, resource: string): boolean {
   const role = pattern.includes(':role/') ? RAM_ROLE_PATTERN.exec(pattern) : null
-  return matchWildcard(role === null ? pattern : `${role[1]}${role[2]!.toLowerCase()}`, resource)
+  return matchWildcard(role === null ? pattern : `${role[1]}${role[2]!.toLowerCase()}`, resource, LITERAL_STAR)
 }
 
 // ---------------------------------------------------------------------------------------------

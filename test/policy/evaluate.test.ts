@@ -107,6 +107,14 @@ describe('evaluatePolicies', () => {
     expect(evaluatePolicies([policyRes], request('ram:GetPolicy', `acs:ram::${ACCOUNT}:policy/readonly`)).decision).toBe('ImplicitDeny')
   })
 
+  it('does not let a `?` of a Resource pattern cover a collection action\'s `*`', () => {
+    const oneChar = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:*', Resource: `acs:ram::${ACCOUNT}:role/?` }] })
+    expect(evaluatePolicies([oneChar], request('ram:ListRoles', `acs:ram::${ACCOUNT}:role/*`)).decision).toBe('ImplicitDeny')
+    expect(evaluatePolicies([oneChar], request('ram:GetRole', `acs:ram::${ACCOUNT}:role/a`)).decision).toBe('Allow')
+    const all = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:*', Resource: `acs:ram::${ACCOUNT}:role/*` }] })
+    expect(evaluatePolicies([all], request('ram:ListRoles', `acs:ram::${ACCOUNT}:role/*`)).decision).toBe('Allow')
+  })
+
   it('applies NotAction and NotResource as "everything except"', () => {
     const allButDelete = permission({
       Version: '1',

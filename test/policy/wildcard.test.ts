@@ -48,6 +48,15 @@ describe('matchWildcard', () => {
     expect(matchWildcard(pattern, value)).toBe(expected)
   })
 
+  it('with literalStarInValue, lets only a pattern star match a star of the value', () => {
+    expect(matchWildcard('role/?', 'role/*')).toBe(true)
+    expect(matchWildcard('role/?', 'role/*', { literalStarInValue: true })).toBe(false)
+    expect(matchWildcard('role/?', 'role/a', { literalStarInValue: true })).toBe(true)
+    expect(matchWildcard('role/*', 'role/*', { literalStarInValue: true })).toBe(true)
+    expect(matchWildcard('role/*?', 'role/**', { literalStarInValue: true })).toBe(false)
+    expect(matchWildcard('*', 'role/*', { literalStarInValue: true })).toBe(true)
+  })
+
   it('is case-sensitive unless ignoreCase is set', () => {
     expect(matchWildcard('ecs:Describe*', 'ecs:describeInstances')).toBe(false)
     expect(matchWildcard('ecs:Describe*', 'ECS:DESCRIBEINSTANCES', { ignoreCase: true })).toBe(true)
