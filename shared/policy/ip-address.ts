@@ -43,6 +43,9 @@ export function parseIpNetwork(text: string): IpNetwork | undefined {
 }
 
 export function isInNetwork(address: bigint, network: IpNetwork): boolean {
+  // An IPv4 client is covered only by networks inside ::ffff:0:0/96 (IPv4 ranges, or the same spelled
+  // as IPv6), not by a wider IPv6 range such as ::/0 that contains the mapped block by accident.
+  if (network.prefix < 96 && address >> 32n === 0xffffn) return false
   const shift = BigInt(128 - network.prefix)
   return address >> shift === network.address >> shift
 }

@@ -72,7 +72,11 @@ describe('parseIpNetwork and isInNetwork', () => {
     ['2001:db8::/32', '2001:db9::1', false],
     ['2001:db8::1', '2001:db8::1', true],
     ['2001:db8::1/128', '2001:db8::2', false],
-    ['::/0', '10.0.0.1', true],
+    ['::/0', '10.0.0.1', false], // IPv6 "anything" does not cover IPv4 clients (as in IAM)
+    ['::/0', '::ffff:10.0.0.1', false],
+    ['::/0', '2001:db8::1', true],
+    ['::ffff:0:0/96', '10.0.0.1', true], // the IPv4-mapped block itself does
+    ['::/64', '::ffff:10.0.0.1', false],
     ['fe80::/10', 'febf::1', true],
     ['fe80::/10', 'fec0::1', false],
   ])('%s contains %s -> %s', (cidr, ip, expected) => {
