@@ -52,8 +52,10 @@ async function checkThumbprints(event: ScheduledEvent, context: LambdaContext): 
       },
     )
     logger.info('thumbprint check finished', { eventId: event.id, ...summary })
-    // Failed writes or undelivered events make the invocation fail, so the Errors metric and its alarm see them.
+    // Failed writes, undelivered events or IdPs left unchecked make the invocation fail, so the Errors
+    // metric and its alarm see them (the records and events of the IdPs that were checked are kept).
     if (summary.errors > 0) throw new Error(`thumbprint check finished with ${summary.errors} store or event errors (see the log)`)
+    if (summary.issuersSkipped > 0) throw new Error(`thumbprint check ran out of time: ${summary.issuersSkipped} IdPs were not checked (see the log)`)
     return summary
   } finally {
     clearTimeout(timer)

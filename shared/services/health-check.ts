@@ -7,6 +7,9 @@
 //   - "OIDC Provider Health Changed" for each provider whose status changed, and
 //   - "OIDC Issuer Key Rotation" once per issuer whose key ids or certificate chain changed since the
 //     previous run (the key-refresh function, or any other subscriber, reacts at once).
+// Each IdP's events are published as soon as its records are written, so a run cut short (timeout,
+// crash) loses none of the changes it has already saved. IdPs never checked come first, the rest in
+// a new random order each run, so a run that cannot finish does not starve the same IdPs every time.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
 // counted; it never stops the run.
 
@@ -81,7 +84,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
   const started = now()
   const { logger } = deps
   const statuses = Object.fromEntries(HEALTH_STATUSES.map((s) => [s, 0])) as Record<HealthStatus, number>
-  const events: ServiceEvent[] = []
+  const published = { published: 0, failed: 0 }
   let copiesStored = 0
   let errors = 0
 
@@ -94,6 +97,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
   }
 
   const checkIssuer = async ([issuer, members]: [string, DirectoryProvider[]]) => {
+    const events: ServiceEvent[] = []
     const union = [...new Set(members.flatMap((p) => p.fingerprints))]
     const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
     const checkedAt = now()
@@ -163,9 +167,18 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
       }
     }
     logSummaryOfIssuer(logger, issuer, members.length, observation)
+    if (events.length > 0) {
+      const result = await deps.publisher.publish(events)
+      published.published += result.published
+      published.failed += result.failed
+    }
   }
 
-  const issuersSkipped = await forEachBounded([...byIssuer.entries()], settings.concurrency, checkIssuer, settings.signal)
+  const checked = new Set(health.map((h) => `${h.accountId}/${h.name}/${h.issuerUrl}`))
+  const neverChecked = ([issuer, members]: [string, DirectoryProvider[]]) => members.some((p) => !checked.has(`${p.accountId}/${p.name}/${issuer}`))
+  const issuers = shuffle([...byIssuer.entries()])
+  const ordered = [...issuers.filter(neverChecked), ...issuers.filter((e) => !neverChecked(e))]
+  const issuersSkipped = await forEachBounded(ordered, settings.concurrency, checkIssuer, settings.signal)
   if (issuersSkipped > 0) logger.warn('health check stopped before every IdP was checked', { issuersSkipped })
 
   // Records of providers deleted since they were last checked (index reads lag a little: a record is
@@ -183,7 +196,6 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
     }
   }
 
-  const published = events.length === 0 ? { published: 0, failed: 0 } : await deps.publisher.publish(events)
   errors += published.failed
   return {
     startedAt: formatUtc(started),
@@ -203,4 +215,13 @@ function logSummaryOfIssuer(logger: Logger, issuer: string, providers: number, o
   const fields = { issuer, providers, keyIds: o.keyIds, discoveryLastSent: o.discovery?.lastSentSha1, jwksLastSent: o.jwks?.lastSentSha1 }
   if (o.problem) logger.warn('IdP check failed', { ...fields, problem: o.problem.kind, stage: o.problem.stage, message: o.problem.message })
   else logger.debug('IdP checked', fields)
+}
+
+/** A copy of `items` in a random order (Fisher–Yates; fairness, not secrecy). */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
+  return items
 }

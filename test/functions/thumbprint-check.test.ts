@@ -23,7 +23,8 @@ let stores: Stores
 let env: NodeJS.ProcessEnv
 const accountId = generateAccountId()
 
-async function invoke(event: string, extra: Record<string, string> = {}) {
+/** The handler's outcome (`RESULT <json>` or `ERROR <json>`, the last stdout line) and its log lines. */
+async function invokeRaw(event: string, extra: Record<string, string> = {}) {
   const finished = await run(TSX, ['test/deploy/invoke-handler.ts', bundle, event], { ...env, ...extra }, 60_000)
   const lines = finished.stdout.trim().split('\n')
   const last = lines.at(-1) ?? ''
@@ -34,7 +35,12 @@ async function invoke(event: string, extra: Record<string, string> = {}) {
       return []
     }
   })
-  if (!last.startsWith('RESULT ')) throw new Error(`the handler failed: ${last}\n${finished.stderr}`)
+  return { last, logs, stderr: finished.stderr }
+}
+
+async function invoke(event: string, extra: Record<string, string> = {}) {
+  const { last, logs, stderr } = await invokeRaw(event, extra)
+  if (!last.startsWith('RESULT ')) throw new Error(`the handler failed: ${last}\n${stderr}`)
   return { result: JSON.parse(last.slice(7)) as Record<string, any>, logs } // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -73,10 +79,12 @@ describe('functions/thumbprint-check.ts (bundled, scheduled event)', () => {
     expect((await stores.jwksCopies.get(idp.issuer))?.keyIds).toEqual(['k1'])
   }, 90_000)
 
-  it('starts no IdP when the invocation is about to time out, and says so', async () => {
+  it('starts no IdP when the invocation is about to time out, says so, and fails the invocation (the Errors alarm sees it)', async () => {
     const before = await stores.health.get(accountId, 'good')
-    const { result, logs } = await invoke(schedule, { INVOKE_TIMEOUT_MS: '1000' })
-    expect(result).toMatchObject({ issuers: 2, issuersSkipped: 2, errors: 0 })
+    const { last, logs } = await invokeRaw(schedule, { INVOKE_TIMEOUT_MS: '1000' })
+    expect(last.startsWith('ERROR ')).toBe(true)
+    expect(JSON.parse(last.slice(6))).toMatchObject({ message: expect.stringContaining('ran out of time: 2 IdPs were not checked') })
+    expect(logs.find((l) => l.msg === 'thumbprint check finished')).toMatchObject({ issuers: 2, issuersSkipped: 2, errors: 0 })
     expect(logs.some((l) => l.msg === 'health check stopped before every IdP was checked')).toBe(true)
     expect((await stores.health.get(accountId, 'good'))?.checkedAt).toBe(before?.checkedAt)
   }, 90_000)

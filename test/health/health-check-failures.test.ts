@@ -111,4 +111,23 @@ describe('health check failure statuses', () => {
     expect(summary).toMatchObject({ issuers: 10, issuersSkipped: 10, errors: 0 })
     expect((await svc.stores.health.get(svc.root.AccountId, 'good'))?.checkedAt).toBe(before?.checkedAt)
   })
+
+  it('checks never-checked IdPs first and publishes each IdP\'s events as soon as its records are written', async () => {
+    idps.late = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/late' })
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'late', issuer: idps.late.issuer, fingerprints: [pki.intermediate.sha1] })
+    // One IdP at a time; the first publish stops the run: what it published cannot have waited for the end.
+    const controller = new AbortController()
+    const calls: string[][] = []
+    const publisher = {
+      publish: async (events: Parameters<typeof bus.publish>[0]) => {
+        calls.push(events.map((e) => String((e.detail as { providerName?: string }).providerName)))
+        controller.abort()
+        return bus.publish(events)
+      },
+    }
+    const summary = await runHealthCheck({ ...svc.stores, publisher, logger }, { ...settings, concurrency: 1, signal: controller.signal })
+    expect(calls).toEqual([['late']])
+    expect(summary).toMatchObject({ issuers: 11, issuersSkipped: 10, events: { published: 1, failed: 0 }, errors: 0 })
+    expect(await health('late')).toMatchObject({ Status: 'ok' })
+  })
 })
