@@ -23,6 +23,7 @@ import { formatUtc } from '../time.ts'
 import { providerArn } from '../validation/oidc-provider-rules.ts'
 import { evaluateProviderHealth, type IssuerObservation, observedChange } from './health-evaluate.ts'
 import { observeIssuer, type ObserveOptions } from './health-observe.ts'
+import { forEachBounded } from '../limits/for-each-bounded.ts'
 
 export interface HealthCheckDeps {
   providerDirectory: Pick<ProviderDirectory, 'scan'>
@@ -58,25 +59,6 @@ export interface HealthCheckSummary {
   events: { published: number; failed: number }
   /** Store or publish failures (each logged). */
   errors: number
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; items not started when `signal` aborts are skipped. */
-export async function forEachBounded<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>, signal?: AbortSignal): Promise<number> {
-  let next = 0
-  let skipped = 0
-  const worker = async () => {
-    for (;;) {
-      const i = next++
-      if (i >= items.length) return
-      if (signal?.aborted) {
-        skipped++
-        continue
-      }
-      await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  return skipped
 }
 
 export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthCheckSettings): Promise<HealthCheckSummary> {

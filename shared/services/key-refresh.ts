@@ -19,6 +19,10 @@ import { discoveryFailureOf, type DiscoveryOptions, fetchIssuerKeys, type Issuer
 import { toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
 import type { JwksCopyStore } from '../store/jwks-copy-store.ts'
 import { type DirectoryProvider, isProviderKey, type ProviderDirectory, providerFromStreamImage } from '../store/provider-directory.ts'
+import { forEachBounded } from '../limits/for-each-bounded.ts'
+
+/** Issuers of one stream batch refreshed at once (batch of 25 × a 5 s fetch budget each, within the 60 s timeout). */
+const STREAM_ISSUER_CONCURRENCY = 8
 
 export interface KeyRefreshDeps {
   providerDirectory: Pick<ProviderDirectory, 'byIssuer'>
@@ -155,7 +159,9 @@ export class KeyRefresher {
       w.providers.push(next.provider)
       work.set(issuer, w)
     })
-    for (const [issuer, w] of work) {
+    // Several issuers at a time: one after another, a batch of slow IdPs (up to the fetch budget each)
+    // would outlast the function's timeout and be retried whole.
+    await forEachBounded([...work], STREAM_ISSUER_CONCURRENCY, async ([issuer, w]) => {
       try {
         await this.refreshIssuer(issuer, w.notBefore, w.providers, 'stream')
       } catch (e) {
@@ -163,7 +169,7 @@ export class KeyRefresher {
         this.deps.logger.error('JWKS refresh failed in the store', { issuer, error: e as Error })
         for (const s of w.sequenceNumbers) failures.add(s)
       }
-    }
+    })
     return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) }
   }
 

@@ -2,7 +2,7 @@
 // rotation between observations, the bounded worker pool, and the status of each failure kind.
 import { describe, expect, it } from 'vitest'
 import type { ChainEntry } from '../../shared/oidc/https-fetch-chain.ts'
-import { forEachBounded } from '../../shared/services/health-check.ts'
+import { forEachBounded } from '../../shared/limits/for-each-bounded.ts'
 import { evaluateProviderHealth, type IssuerObservation, observedChange, statusOfProblem } from '../../shared/services/health-evaluate.ts'
 
 const NOW = Date.parse('2026-11-28T10:00:00Z')

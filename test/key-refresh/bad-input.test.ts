@@ -135,3 +135,30 @@ describe('key refresh reports bad stream records per record', () => {
     expect(await jwksItems()).toEqual(before)
   })
 })
+
+describe('key refresh of a stream batch', () => {
+  it('refreshes the batch\'s issuers several at a time, not one after another', async () => {
+    const slow = await Promise.all([0, 1, 2].map((i) => startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: `/slow-${i}` })))
+    try {
+      for (const s of slow) s.route(s.discoveryPath, { mode: 'hang' })
+      const records = slow.map((s, i) => {
+        const r = clone(goodRecord)
+        r.dynamodb.NewImage.issuerUrl.S = s.issuer
+        r.dynamodb.Keys.sk.S = r.dynamodb.NewImage.sk.S = `OIDCPROVIDER#slow${i}`
+        r.dynamodb.NewImage.name.S = `slow${i}`
+        r.dynamodb.SequenceNumber = String(900 + i)
+        return r
+      })
+      const batch = refresher.handleStream({ Records: records })
+      // Each IdP holds its request for the whole fetch budget (5 s): one issuer after another, the second
+      // would not be asked before the first gave up.
+      const until = Date.now() + 3_000
+      while (slow.some((s) => s.requests(s.discoveryPath) === 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+      expect(slow.map((s) => s.requests(s.discoveryPath))).toEqual([1, 1, 1])
+      // An IdP that does not answer is logged, not retried through the stream (only store failures are).
+      expect(await batch).toEqual({ batchItemFailures: [] })
+    } finally {
+      await Promise.all(slow.map((s) => s.close()))
+    }
+  }, 30_000)
+})
