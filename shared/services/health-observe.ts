@@ -5,7 +5,8 @@
 // One fetch serves every provider of the issuer: it runs with the union of their fingerprints, and each
 // provider is then evaluated against the observed chains (health-evaluate.ts). When not one of those
 // fingerprints is in a host's chain, the fetch is repeated trusting the chain just observed, purely to
-// see the rest (the JWKS host's chain, the key ids): those keys are never stored or used.
+// see the rest (the JWKS host's chain, the key ids): those keys are never stored or used. A transient
+// failure (no answer, a reset, a 5xx or 429) is retried once after a pause, within the deadline.
 
 import { discoveryFailureOf, discoveryUrlOf, type DiscoveryOptions, fetchIssuerKeys, type IssuerKeys, type OidcDiscoveryError } from '../oidc/discovery.ts'
 import { normaliseFingerprints } from '../oidc/https-fetch-chain.ts'
@@ -26,6 +27,15 @@ export interface IssuerObservationResult {
 }
 
 const MAX_SKIPPED_SHOWN = 20
+/** Pause before the one retry of a transient failure (within the per-IdP deadline). */
+const RETRY_PAUSE_MS = 1_000
+
+/** Failures that one blip can cause (no answer, a reset, a 5xx or 429): tried once more before they count. */
+function isTransient(f: OidcDiscoveryError | undefined): boolean {
+  if (f === undefined || f.kind === 'unreachable' || f.kind === 'timeout') return true
+  const status = f.fetchError?.status
+  return f.kind === 'bad-status' && status !== undefined && (status >= 500 || status === 429)
+}
 
 function hostOf(url: string): string {
   try {
@@ -79,6 +89,8 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
   const work = async (): Promise<IssuerObservationResult> => {
     let fps = normaliseFingerprints(fingerprints)
     let vouched = true
+    // One transient failure must not flip every provider of the issuer to unreachable and back.
+    let retried = false
     // At most: the real fetch, then one repeat per host whose chain carried none of the fingerprints.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -91,6 +103,11 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
         if (f?.kind === 'fingerprint-mismatch' && seen.length > 0 && attempt < 2) {
           fps = [...fps, ...seen]
           vouched = false
+          continue
+        }
+        if (!retried && isTransient(f)) {
+          retried = true
+          await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS).unref())
           continue
         }
         return { observation: fromFailure(issuer, f, now()) }

@@ -130,4 +130,21 @@ describe('health check failure statuses', () => {
     expect(summary).toMatchObject({ issuers: 11, issuersSkipped: 10, events: { published: 1, failed: 0 }, errors: 0 })
     expect(await health('late')).toMatchObject({ Status: 'ok' })
   })
+
+  it('tries an IdP once more after a transient failure before calling it unreachable', async () => {
+    idps.flaky = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/flaky' })
+    const flaky = idps.flaky
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'flaky', issuer: flaky.issuer, fingerprints: [pki.intermediate.sha1] })
+    flaky.route(flaky.discoveryPath, { status: 503, body: { error: 'blip' } })
+    const run = runHealthCheck({ ...svc.stores, publisher: bus, logger }, settings)
+    // The first answer is a 503; the IdP is well again before the retry (a second later).
+    while (flaky.requests(flaky.discoveryPath) === 0) await new Promise((r) => setTimeout(r, 10))
+    flaky.route(flaky.discoveryPath, undefined)
+    expect((await run).errors).toBe(0)
+    expect(flaky.requests(flaky.discoveryPath)).toBe(2)
+    expect(await health('flaky')).toMatchObject({ Status: 'ok' })
+    // An IdP that keeps failing is still unreachable, after its one retry.
+    expect(idps.down!.requests(idps.down!.discoveryPath)).toBeGreaterThanOrEqual(2)
+    expect(await health('down')).toMatchObject({ Status: 'unreachable', Problem: expect.stringContaining('status 503') })
+  })
 })
