@@ -9,7 +9,11 @@ import { Entity, QueryCommand, item, number, string } from 'dynamodb-toolbox'
 import type { AuditRecord } from '../audit/audit-log.ts'
 import type { StoreTable } from './table.ts'
 import { ApiError } from '../errors.ts'
+import { forEachBounded } from '../limits/for-each-bounded.ts'
 import { toStoreError } from './store-errors.ts'
+
+/** BatchWriteItem chunks of one putBatch in flight at once. */
+const PUT_BATCH_CONCURRENCY = 4
 
 export const auditPk = (accountId: string, day: string) => `AUDIT#${accountId}#${day}`
 
@@ -42,24 +46,38 @@ export class AuditStore {
   }
 
   async putBatch(records: AuditRecord[]): Promise<void> {
+    const chunks: AuditRecord[][] = []
+    for (let i = 0; i < records.length; i += 25) chunks.push(records.slice(i, i + 25))
+    // A few chunks at a time: one after another, a large delivery under throttling (each chunk backs off
+    // for up to ~3 s) would outlast the audit writer's timeout. Every chunk is tried; the first error is thrown.
+    let failure: unknown
+    await forEachBounded(chunks, PUT_BATCH_CONCURRENCY, async (chunk) => {
+      try {
+        await this.putChunk(chunk)
+      } catch (e) {
+        failure ??= e
+      }
+    })
+    if (failure !== undefined) throw failure
+  }
+
+  private async putChunk(records: AuditRecord[]): Promise<void> {
     const client = this.t.table.getDocumentClient()
     const tableName = this.t.table.getName()
-    for (let i = 0; i < records.length; i += 25) {
-      let requests: unknown[] = records.slice(i, i + 25).map((r) => ({ PutRequest: { Item: this.itemOf(r) } }))
-      try {
-        // As executeBatchWrite({ maxAttempts: 5 }) did: unprocessed items are sent again, up to 5 attempts.
-        for (let attempt = 1; attempt <= 5 && requests.length > 0; attempt++) {
-          if (attempt > 1) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt))
-          const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }))
-          requests = out.UnprocessedItems?.[tableName] ?? []
-        }
-      } catch (e) {
-        throw toStoreError(e)
+    let requests: unknown[] = records.map((r) => ({ PutRequest: { Item: this.itemOf(r) } }))
+    try {
+      // As executeBatchWrite({ maxAttempts: 5 }) did: unprocessed items are sent again, up to 5 attempts.
+      for (let attempt = 1; attempt <= 5 && requests.length > 0; attempt++) {
+        if (attempt > 1) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt))
+        const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }))
+        requests = out.UnprocessedItems?.[tableName] ?? []
       }
-      // Throttled past the retries: the caller decides (the log subscriber fails the batch, which is
-      // redelivered; the in-process sink logs the count). Items are idempotent, so a retry is safe.
-      if (requests.length > 0) throw new ApiError('Throttling', `${requests.length} audit records were not written (throttled).`, { retryAfter: 1 })
+    } catch (e) {
+      throw toStoreError(e)
     }
+    // Throttled past the retries: the caller decides (the log subscriber fails the batch, which is
+    // redelivered; the in-process sink logs the count). Items are idempotent, so a retry is safe.
+    if (requests.length > 0) throw new ApiError('Throttling', `${requests.length} audit records were not written (throttled).`, { retryAfter: 1 })
   }
 
   /** The item the Audit entity stores (its `_et` marker and key attributes included), built without schema parsing. */

@@ -44,6 +44,30 @@ describe('AuditSink', () => {
     expect(seen.find((r) => r.requestId === 'REQ-001')).toMatchObject({ outcome: 'Failure', sub: 'repo:octo/app:ref:refs/heads/main' })
   })
 
+  it('writes a large batch in chunks of 25, several at a time, and every record arrives', async () => {
+    const { table, documentClient } = await createTestTable('audit-chunks')
+    let inFlight = 0
+    let most = 0
+    documentClient.middlewareStack.add(
+      (next) => async (args) => {
+        most = Math.max(most, ++inFlight)
+        try {
+          return await next(args)
+        } finally {
+          inFlight--
+        }
+      },
+      { step: 'initialize', name: 'countInFlight' },
+    )
+    const store = new AuditStore(table)
+    await store.putBatch(Array.from({ length: 110 }, (_, i) => rec(i, { accountId: '6543210987654321' })))
+    expect(most).toBeGreaterThan(1)
+    expect(most).toBeLessThanOrEqual(4)
+    const page = await store.list('6543210987654321', '2026-11-28', 100)
+    const rest = await store.list('6543210987654321', '2026-11-28', 100, page.nextAt)
+    expect(new Set([...page.items, ...rest.items].map((r) => r.requestId)).size).toBe(110)
+  })
+
   it('keeps serving when the table copy cannot be written: the log line is the durable record', async () => {
     const lines: string[] = []
     // A real store whose table does not exist on the real engine: every batch write fails.
