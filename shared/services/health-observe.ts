@@ -89,8 +89,10 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
   const work = async (): Promise<IssuerObservationResult> => {
     let fps = normaliseFingerprints(fingerprints)
     let vouched = true
-    // One transient failure must not flip every provider of the issuer to unreachable and back.
+    // One transient failure must not flip every provider of the issuer to unreachable and back. The retry
+    // starts only while the deadline leaves room for it: once the deadline has answered, nothing new starts.
     let retried = false
+    const retryBefore = Date.now() + opts.deadlineMs - RETRY_PAUSE_MS
     // At most: the real fetch, then one repeat per host whose chain carried none of the fingerprints.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -105,7 +107,7 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
           vouched = false
           continue
         }
-        if (!retried && isTransient(f)) {
+        if (!retried && isTransient(f) && Date.now() < retryBefore) {
           retried = true
           await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS).unref())
           continue
