@@ -29,7 +29,7 @@ const listAuditEvents = define({
     if (marker !== undefined && date !== undefined && marker.d !== date) {
       throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" pages through another day than "Date".')
     }
-    return { date: date ?? (marker?.d as string | undefined), maxItems: optionalInteger(params, 'MaxItems', 1, 100) ?? 50, after: marker?.a as string | undefined }
+    return { date: date ?? marker?.d, maxItems: optionalInteger(params, 'MaxItems', 1, 100) ?? 50, after: marker?.a }
   },
   permission: (_input, caller) => ({ action: 'oidcsts:ListAuditEvents', resource: `acs:oidcsts::${caller.accountId}:audit/*` }),
   async run(input, { caller, deps, request }) {
