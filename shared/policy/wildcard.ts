@@ -27,17 +27,15 @@ export function matchWildcard(pattern: string, value: string, options: WildcardO
   if (!WILDCARD.test(p)) return p === v
   // Code units are code points unless a string holds a surrogate: only then are they split, once per
   // call, into arrays of code points (an allocation per character, which the common case avoids).
-  const anyOne = options.literalStarInValue === true ? NOT_STAR : ANY_CHARACTER
-  return SURROGATE.test(p) || SURROGATE.test(v) ? scan(Array.from(p), Array.from(v), anyOne) : scan(p, v, anyOne)
+  const literalStar = options.literalStarInValue === true
+  return SURROGATE.test(p) || SURROGATE.test(v) ? scan(Array.from(p), Array.from(v), literalStar) : scan(p, v, literalStar)
 }
 
-const ANY_CHARACTER = (_c: string | undefined) => true
-const NOT_STAR = (c: string | undefined) => c !== '*'
 const WILDCARD = /[*?]/
 const SURROGATE = /[\uD800-\uDFFF]/
 
 /** The matcher over characters (a string's code units, or an array of code points). */
-function scan(p: ArrayLike<string>, v: ArrayLike<string>, questionMatches: (c: string | undefined) => boolean): boolean {
+function scan(p: ArrayLike<string>, v: ArrayLike<string>, literalStar: boolean): boolean {
   let pi = 0
   let vi = 0
   // Position of the last `*` seen in the pattern and the value index it is currently anchored at.
@@ -49,7 +47,7 @@ function scan(p: ArrayLike<string>, v: ArrayLike<string>, questionMatches: (c: s
       starPi = pi
       starVi = vi
       pi += 1
-    } else if (pc !== undefined && (pc === '?' ? questionMatches(v[vi]) : pc === v[vi])) {
+    } else if (pc !== undefined && (pc === '?' ? !(literalStar && v[vi] === '*') : pc === v[vi])) {
       pi += 1
       vi += 1
     } else if (starPi >= 0) {

@@ -34,6 +34,8 @@ const withHeaders = (req: RpcRequestForSigning, patch: Record<string, string | s
 const secondsFrom = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000).toISOString().replace('.000Z', 'Z')
 
 // A V3 request signed by the official SDK; options override the defaults.
+/** What a valid V3 request signed with the long-term key verifies to. */
+const LONG_TERM_V3 = { accessKeyId: LONG_TERM.accessKeyId, securityToken: undefined, scheme: 'ACS3-HMAC-SHA256' }
 const v3 = (o: Partial<Parameters<typeof sdkSignedV3>[0]> = {}) =>
   sdkSignedV3({ ...LONG_TERM, date: DATE, nonce: NONCE, query: { OIDCProviderName: 'p' }, ...o })
 
@@ -123,8 +125,8 @@ describe('verifyRequestSignature V3 (ACS3-HMAC-SHA256)', () => {
   })
 
   it('accepts dates at exactly the edge of the window both ways', async () => {
-    await expect(verifyRequestSignature(v3({ date: secondsFrom(NOW, -900) }), memorySeams().deps)).resolves.toEqual({ accessKeyId: LONG_TERM.accessKeyId, securityToken: undefined, scheme: 'ACS3-HMAC-SHA256' })
-    await expect(verifyRequestSignature(v3({ date: secondsFrom(NOW, 900) }), memorySeams().deps)).resolves.toEqual({ accessKeyId: LONG_TERM.accessKeyId, securityToken: undefined, scheme: 'ACS3-HMAC-SHA256' })
+    await expect(verifyRequestSignature(v3({ date: secondsFrom(NOW, -900) }), memorySeams().deps)).resolves.toEqual(LONG_TERM_V3)
+    await expect(verifyRequestSignature(v3({ date: secondsFrom(NOW, 900) }), memorySeams().deps)).resolves.toEqual(LONG_TERM_V3)
   })
 
   it('rejects an unsigned request with IncompleteSignature', async () => {
@@ -281,7 +283,7 @@ describe('verifyRequestSignature V3 (ACS3-HMAC-SHA256)', () => {
     const seams = memorySeams()
     await rejection(verifyRequestSignature(v3({ secret: 'forged' }), seams.deps), 'SignatureDoesNotMatch')
     expect(seams.consumeCalls).toEqual([])
-    await expect(verifyRequestSignature(v3(), seams.deps)).resolves.toEqual({ accessKeyId: LONG_TERM.accessKeyId, securityToken: undefined, scheme: 'ACS3-HMAC-SHA256' })
+    await expect(verifyRequestSignature(v3(), seams.deps)).resolves.toEqual(LONG_TERM_V3)
   })
 
   it('rejects a query value that is not well-formed Unicode with InvalidParameter', async () => {
