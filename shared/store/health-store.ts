@@ -1,13 +1,14 @@
-// Provider health records: pk ACCOUNT#<accountId>, sk OIDCHEALTH#<provider name>, one per provider,
+// Provider health records: pk HEALTH#<accountId>, sk OIDCHEALTH#<provider name>, one per provider,
 // written by the health check, read by GetOIDCProviderHealth / ListOIDCProviderHealth (a Query of the
-// account's partition). The observation (chains, key ids) is kept as JSON: it is read whole and
+// account's health partition). The partition is not the account's own (ACCOUNT#<accountId>) so that the
+// health check's IAM role can be confined to health records: dynamodb:LeadingKeys sees only the pk. The observation (chains, key ids) is kept as JSON: it is read whole and
 // re-evaluated, never queried by parts. `issuerUrl` puts the record in the sparse issuer index, which
 // is how the health check finds records whose provider has been deleted.
 
 import { DeleteItemCommand, Entity, GetItemCommand, PutItemCommand, QueryCommand, item, list, number, string } from 'dynamodb-toolbox'
 import type { HealthStatus } from '../events/service-events.ts'
 import type { IssuerObservation } from '../services/health-evaluate.ts'
-import { accountPk, type StoreTable } from './table.ts'
+import { healthPk, type StoreTable } from './table.ts'
 import { toStoreError } from './store-errors.ts'
 
 export const HEALTH_PREFIX = 'OIDCHEALTH#'
@@ -59,7 +60,7 @@ export class HealthStore {
         keyIds: list(string()),
         observation: string(),
       }),
-      computeKey: ({ accountId, name }) => ({ pk: accountPk(accountId), sk: `${HEALTH_PREFIX}${name}` }),
+      computeKey: ({ accountId, name }) => ({ pk: healthPk(accountId), sk: `${HEALTH_PREFIX}${name}` }),
       timestamps: false,
     })
   }
@@ -98,7 +99,7 @@ export class HealthStore {
       do {
         const page = await this.t.table.build(QueryCommand)
           .entities(this.entity)
-          .query({ partition: accountPk(accountId), range: { beginsWith: HEALTH_PREFIX } })
+          .query({ partition: healthPk(accountId), range: { beginsWith: HEALTH_PREFIX } })
           .options({ consistent: true, ...(startKey ? { exclusiveStartKey: startKey } : {}) })
           .send()
         for (const i of page.Items ?? []) out.push(fromItem(i))

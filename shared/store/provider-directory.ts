@@ -52,6 +52,7 @@ export interface DirectoryHealthKey {
 }
 
 const ACCOUNT_PK = /^ACCOUNT#(\d{16})$/
+const HEALTH_PK = /^HEALTH#(\d{16})$/
 const PROVIDER_NAME = /^[A-Za-z0-9._-]{1,128}$/
 
 export class ProviderDirectory {
@@ -134,7 +135,7 @@ function providerFromItem(item: Record<string, unknown>): DirectoryProvider | un
 function healthKeyFromItem(item: Record<string, unknown>): DirectoryHealthKey | undefined {
   const { pk, sk, issuerUrl, status } = item
   if (typeof sk !== 'string' || !sk.startsWith(HEALTH_PREFIX) || typeof pk !== 'string' || typeof issuerUrl !== 'string') return undefined
-  const account = ACCOUNT_PK.exec(pk)?.[1]
+  const account = HEALTH_PK.exec(pk)?.[1]
   if (account === undefined) return undefined
   return { accountId: account, name: sk.slice(HEALTH_PREFIX.length), issuerUrl, status: typeof status === 'string' ? status : undefined }
 }

@@ -2,6 +2,11 @@
 // reads (hot-reads.ts) use them without loading the AWS SDK or dynamodb-toolbox.
 export const ACCOUNT_SK = 'ACCOUNT'
 export const accountPk = (accountId: string) => `ACCOUNT#${accountId}`
+/**
+ * Provider health records have a partition of their own per account, so the health check's IAM role
+ * (dynamodb:LeadingKeys, which cannot condition on the sort key) reaches them and nothing of the account.
+ */
+export const healthPk = (accountId: string) => `HEALTH#${accountId}`
 export const PROVIDER_PREFIX = 'OIDCPROVIDER#'
 export const ROLE_PREFIX = 'ROLE#'
 export const POLICY_PREFIX = 'POLICY#'

@@ -13,7 +13,7 @@
 // | custom policy                 | ACCOUNT#<accountId>        | POLICY#<name>             | RAM policy actions; Query (List) |
 // | system policy use counter     | ACCOUNT#<accountId>        | SYSPOLICYUSE#<name>       | attach/detach transactions       |
 // | attachment role <- policy     | ACCOUNT#<accountId>        | ATTACH#<role>#<type>#<pol>| attach/detach; Query per role    |
-// | provider health              | ACCOUNT#<accountId>        | OIDCHEALTH#<name>         | health check; Get/List health    |
+// | provider health               | HEALTH#<accountId>         | OIDCHEALTH#<name>         | health check; Get/List health    |
 // | JWKS copy                     | JWKS#<issuer>              | JWKS                      | key refresh; cold token exchange |
 // | audit record (TTL)            | AUDIT#<account>#<day>      | <ISO time>#<requestId>    | exchanges (batched); ListAudit…  |
 // Sparse GSI `byIssuer` (issuerUrl / sk): providers, issuer guards and health records only; scanned by

@@ -270,8 +270,11 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     expect(grants('thumbprintCheck', 'dynamodb:Scan')).toEqual([expect.objectContaining({ Resource: indexArn })])
     expect(grants('thumbprintCheck', 'events:PutEvents')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['EventBus', 'Arn'] } })])
     const leading = (a: string) => grants('thumbprintCheck', a).map((s) => s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']).flat().sort()
-    expect(leading('dynamodb:PutItem')).toEqual(['ACCOUNT#*', 'JWKS#*'])
-    expect(leading('dynamodb:DeleteItem')).toEqual(['ACCOUNT#*'])
+    // Health records have partitions of their own (HEALTH#<account>): nothing under ACCOUNT#, where the
+    // providers, roles, policies and quota counters live, is within reach.
+    expect(leading('dynamodb:GetItem')).toEqual(['HEALTH#*'])
+    expect(leading('dynamodb:PutItem')).toEqual(['HEALTH#*', 'JWKS#*'])
+    expect(leading('dynamodb:DeleteItem')).toEqual(['HEALTH#*'])
     for (const a of ['dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'ssm:GetParameters']) expect(grants('thumbprintCheck', a), a).toEqual([])
   })
 

@@ -3,6 +3,7 @@
 // nothing else; and the strict reading of provider images from the table's stream.
 import { randomBytes } from 'node:crypto'
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
+import { ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { startDynamoDbLocal } from '../../local/dynamodb-local.ts'
 import { ensureTable } from '../../shared/store/create-table.ts'
@@ -36,6 +37,21 @@ describe('the issuer index', () => {
     expect(providers.map((p) => p.name).sort()).toEqual(['a', 'b', 'c'])
     expect(health).toEqual([])
     expect(await stores.providerDirectory.byIssuer('https://three.example.com')).toEqual([])
+  })
+
+  it('holds health records in a partition of their own per account, which the scan reads back', async () => {
+    const { endpoint, tableName } = await createTestTable('health')
+    const stores = openStores({ tableName, region: 'us-east-1', dynamodbEndpoint: endpoint })
+    const account = '3333333333333333'
+    const now = Date.now()
+    const observation = { issuer: 'https://one.example.com', observedAt: now, keyIds: ['k1'], keyCount: 1, skippedKeys: [] }
+    await stores.health.put({ accountId: account, name: 'ci', issuerUrl: observation.issuer, status: 'ok', checkedAt: now, statusChangedAt: now, checkedFingerprints: [fp('a')], fingerprintsToAdd: [], warningDays: 30, keyIds: ['k1'], observation })
+    // HEALTH#<account>, never ACCOUNT#<account>: the health check's IAM grant (serverless.yml) names only HEALTH#*.
+    const client = createDocumentClient({ tableName, region: 'us-east-1', endpoint })
+    const raw = await client.send(new ScanCommand({ TableName: tableName }))
+    expect(raw.Items?.map((i) => [i.pk, i.sk])).toEqual([[`HEALTH#${account}`, 'OIDCHEALTH#ci']])
+    expect((await stores.health.listForAccount(account)).map((r) => r.name)).toEqual(['ci'])
+    expect((await stores.providerDirectory.scan()).health).toEqual([{ accountId: account, name: 'ci', issuerUrl: observation.issuer, status: 'ok' }])
   })
 
   it('is added to a table created without it', async () => {
