@@ -27,34 +27,34 @@ export class EventBridgePublisher implements EventPublisher {
 
   async publish(events: readonly ServiceEvent[]): Promise<PublishResult> {
     let published = 0
-    let failed = 0
+    const undelivered: ServiceEvent[] = []
     for (let i = 0; i < events.length; i += MAX_ENTRIES_PER_CALL) {
-      const batch = events.slice(i, i + MAX_ENTRIES_PER_CALL)
-      let entries: PutEventsRequestEntry[] = batch.map((e) => ({
-        EventBusName: this.opts.busName,
-        Source: EVENT_SOURCE,
-        DetailType: e.detailType,
-        Detail: JSON.stringify(e.detail),
-        Time: e.time ?? new Date(),
+      let pending = events.slice(i, i + MAX_ENTRIES_PER_CALL).map((event) => ({
+        event,
+        entry: {
+          EventBusName: this.opts.busName,
+          Source: EVENT_SOURCE,
+          DetailType: event.detailType,
+          Detail: JSON.stringify(event.detail),
+          Time: event.time ?? new Date(),
+        } satisfies PutEventsRequestEntry,
       }))
-      for (let attempt = 1; attempt <= 2 && entries.length > 0; attempt++) {
-        let refused: PutEventsRequestEntry[]
+      for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
         try {
-          const out = await this.client.send(new PutEventsCommand({ Entries: entries }))
+          const out = await this.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }))
           // Result entries are positional: an ErrorCode marks the entry at the same index as refused.
-          refused = entries.filter((_, j) => out.Entries?.[j]?.ErrorCode !== undefined)
-          published += entries.length - refused.length
+          const refused = pending.filter((_, j) => out.Entries?.[j]?.ErrorCode !== undefined)
+          published += pending.length - refused.length
+          pending = refused
         } catch (e) {
-          this.opts.logger.warn('PutEvents failed', { bus: this.opts.busName, attempt, entries: entries.length, error: e as Error })
-          refused = entries
+          this.opts.logger.warn('PutEvents failed', { bus: this.opts.busName, attempt, entries: pending.length, error: e as Error })
         }
-        entries = refused
       }
-      for (const lost of entries) {
-        failed++
-        this.opts.logger.error('event not delivered to EventBridge', { bus: this.opts.busName, detailType: lost.DetailType, detail: lost.Detail })
+      for (const lost of pending) {
+        undelivered.push(lost.event)
+        this.opts.logger.error('event not delivered to EventBridge', { bus: this.opts.busName, detailType: lost.entry.DetailType, detail: lost.entry.Detail })
       }
     }
-    return { published, failed }
+    return { published, undelivered }
   }
 }

@@ -56,7 +56,7 @@ export class InProcessBus implements EventPublisher {
       published++
       if (!this.closed) this.deliver(envelope)
     }
-    return { published, failed: 0 }
+    return { published, undelivered: [] }
   }
 
   /** Envelopes published so far (most recent last, at most historyLimit). */

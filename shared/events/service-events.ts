@@ -65,8 +65,8 @@ export interface ServiceEvent<T = unknown> {
 
 export interface PublishResult {
   published: number
-  /** Events that could not be delivered (logged in full by the publisher). */
-  failed: number
+  /** The events (the objects passed in) that could not be delivered, logged in full by the publisher. */
+  undelivered: ServiceEvent[]
 }
 
 /** Where events go: EventBridge PutEvents on AWS, the in-process bus locally and in tests. */

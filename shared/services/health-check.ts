@@ -8,7 +8,9 @@
 //   - "OIDC Issuer Key Rotation" once per issuer whose key ids or certificate chain changed since the
 //     previous run (the key-refresh function, or any other subscriber, reacts at once).
 // Each IdP's events are published as soon as its records are written, so a run cut short (timeout,
-// crash) loses none of the changes it has already saved. IdPs never checked come first, the rest in
+// crash) loses none of the changes it has already saved. A record keeps the status last announced
+// (notifiedStatus) and is marked once its event is delivered: a change the bus refused, or that a
+// crash kept from being published, is announced by the next run (at least once, never lost). IdPs never checked come first, the rest in
 // a new random order each run, so a run that cannot finish does not starve the same IdPs every time.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
 // counted; it never stops the run.
@@ -80,6 +82,8 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
 
   const checkIssuer = async ([issuer, members]: [string, DirectoryProvider[]]) => {
     const events: ServiceEvent[] = []
+    // Records whose status change is announced by one of `events`: saved again, as announced, once delivered.
+    const announcing = new Map<ServiceEvent, ProviderHealthRecord>()
     const union = [...new Set(members.flatMap((p) => p.fingerprints))]
     const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
     const checkedAt = now()
@@ -90,13 +94,17 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         if (old !== undefined && old.issuerUrl === issuer && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
         const ev = evaluateProviderHealth(observation, p.fingerprints, checkedAt, settings.warningDays)
         const changed = old?.status !== ev.status
-        await deps.health.put({
+        // What subscribers last heard; a change they have not heard of yet is announced (again) below.
+        const notified = old === undefined ? 'unchecked' : (old.notifiedStatus ?? old.status)
+        const announce = notified !== ev.status
+        const record: ProviderHealthRecord = {
           accountId: p.accountId,
           name: p.name,
           issuerUrl: issuer,
           status: ev.status,
           checkedAt,
           statusChangedAt: changed || old === undefined ? checkedAt : old.statusChangedAt,
+          notifiedStatus: notified,
           checkedFingerprints: p.fingerprints,
           ...(ev.matchedFingerprint === undefined ? {} : { matchedFingerprint: ev.matchedFingerprint }),
           fingerprintsToAdd: ev.fingerprintsToAdd,
@@ -105,23 +113,26 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
           ...(ev.problem === undefined ? {} : { problem: ev.problem }),
           keyIds: observation.keyIds,
           observation,
-        })
+        }
+        await deps.health.put(record)
         statuses[ev.status]++
-        if (changed) {
+        if (changed) logger.info('provider health changed', { accountId: p.accountId, provider: p.name, issuer, previousStatus: old?.status ?? 'unchecked', status: ev.status })
+        if (announce) {
           const detail: HealthChangedDetail = {
             accountId: p.accountId,
             providerName: p.name,
             providerArn: providerArn(p.accountId, p.name),
             issuerUrl: issuer,
-            previousStatus: old?.status ?? 'unchecked',
+            previousStatus: notified,
             status: ev.status,
             checkedAt: formatUtc(checkedAt),
             ...(ev.problem === undefined ? {} : { problem: ev.problem }),
             ...(ev.fingerprintsToAdd.length > 0 ? { fingerprintsToAdd: ev.fingerprintsToAdd } : {}),
             ...(ev.matchedCertificate === undefined ? {} : { expiresInDays: ev.matchedCertificate.expiresInDays }),
           }
-          events.push({ detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) })
-          logger.info('provider health changed', { accountId: p.accountId, provider: p.name, issuer, previousStatus: detail.previousStatus, status: ev.status })
+          const event: ServiceEvent = { detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) }
+          events.push(event)
+          announcing.set(event, record)
         }
       } catch (e) {
         errors++
@@ -152,7 +163,18 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
     if (events.length > 0) {
       const result = await deps.publisher.publish(events)
       published.published += result.published
-      published.failed += result.failed
+      published.failed += result.undelivered.length
+      const undelivered = new Set(result.undelivered)
+      for (const [event, record] of announcing) {
+        if (undelivered.has(event)) continue
+        try {
+          await deps.health.put({ ...record, notifiedStatus: record.status })
+        } catch (e) {
+          // The next run announces the change once more: a duplicate, never a loss.
+          errors++
+          logger.error('health record not marked as announced', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
+        }
+      }
     }
   }
 

@@ -22,6 +22,13 @@ export interface ProviderHealthRecord {
   checkedAt: number
   /** Epoch ms since which the status has been what it is. */
   statusChangedAt: number
+  /**
+   * The status the last delivered "OIDC Provider Health Changed" event announced ('unchecked': none yet).
+   * Differs from `status` while a change is still to be announced (the bus refused it, or the run stopped
+   * between writing the record and publishing): the next run announces it. Absent on records written
+   * before the field existed, which count as announced.
+   */
+  notifiedStatus?: HealthStatus | 'unchecked'
   /** The provider's fingerprints the status was evaluated against. */
   checkedFingerprints: string[]
   matchedFingerprint?: string
@@ -51,6 +58,7 @@ export class HealthStore {
         status: string().enum(...STATUSES),
         checkedAt: number(),
         statusChangedAt: number(),
+        notifiedStatus: string().enum(...STATUSES, 'unchecked').optional(),
         checkedFingerprints: list(string()),
         matchedFingerprint: string().optional(),
         fingerprintsToAdd: list(string()),

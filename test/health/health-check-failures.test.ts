@@ -131,6 +131,51 @@ describe('health check failure statuses', () => {
     expect(await health('late')).toMatchObject({ Status: 'ok' })
   })
 
+  it('announces a status change the bus refused on the next run, once, with the status subscribers last heard', async () => {
+    idps.blinking = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/blinking' })
+    const blinking = idps.blinking
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'blinking', issuer: blinking.issuer, fingerprints: [pki.intermediate.sha1] })
+    const announced: Record<string, unknown>[] = []
+    let refuse = false
+    const publisher = {
+      publish: async (events: Parameters<typeof bus.publish>[0]) => {
+        const mine = events.filter((e) => (e.detail as { providerName?: string }).providerName === 'blinking')
+        if (refuse) return { published: events.length - mine.length, undelivered: mine }
+        announced.push(...mine.map((e) => e.detail as Record<string, unknown>))
+        return { published: events.length, undelivered: [] }
+      },
+    }
+    const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
+    expect((await run()).errors).toBe(0)
+    expect(announced).toEqual([expect.objectContaining({ previousStatus: 'unchecked', status: 'ok' })])
+
+    // The IdP goes down and the bus refuses the announcement: the run fails (errors), the record is saved.
+    blinking.route(blinking.discoveryPath, { status: 404, body: { error: 'gone' } })
+    refuse = true
+    expect((await run()).events.failed).toBe(1)
+    expect(await svc.stores.health.get(svc.root.AccountId, 'blinking')).toMatchObject({ status: 'invalid-discovery', notifiedStatus: 'ok' })
+    expect(announced).toHaveLength(1)
+
+    // The next run, still down, announces the change subscribers never heard of, from the status they last heard.
+    refuse = false
+    expect((await run()).errors).toBe(0)
+    expect(announced.slice(1)).toEqual([expect.objectContaining({ previousStatus: 'ok', status: 'invalid-discovery' })])
+    expect(await svc.stores.health.get(svc.root.AccountId, 'blinking')).toMatchObject({ status: 'invalid-discovery', notifiedStatus: 'invalid-discovery' })
+    // And then not again.
+    await run()
+    expect(announced).toHaveLength(2)
+
+    // A change refused and undone before the next run is not announced at all: subscribers heard 'invalid-discovery' last.
+    blinking.route(blinking.discoveryPath, undefined)
+    refuse = true
+    await run()
+    blinking.route(blinking.discoveryPath, { status: 404, body: { error: 'gone' } })
+    refuse = false
+    await run()
+    expect(announced).toHaveLength(2)
+    blinking.route(blinking.discoveryPath, undefined)
+  })
+
   it('tries an IdP once more after a transient failure before calling it unreachable', async () => {
     idps.flaky = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/flaky' })
     const flaky = idps.flaky

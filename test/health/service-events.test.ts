@@ -17,7 +17,7 @@ describe('EventBridgePublisher', () => {
     const calls: PutEventsCommand['input'][] = []
     const client = { send: async (c: PutEventsCommand) => (calls.push(c.input), { FailedEntryCount: 0, Entries: c.input.Entries!.map(() => ({ EventId: 'x' })) }) }
     const publisher = new EventBridgePublisher({ busName: 'oidc-sts-test', region: 'eu-central-1', logger: recordingLogger(), client: client as never })
-    expect(await publisher.publish(events(23))).toEqual({ published: 23, failed: 0 })
+    expect(await publisher.publish(events(23))).toEqual({ published: 23, undelivered: [] })
     expect(calls.map((c) => c.Entries!.length)).toEqual([10, 10, 3])
     expect(calls[0]!.Entries![0]).toMatchObject({ EventBusName: 'oidc-sts-test', Source: EVENT_SOURCE, DetailType: 'OIDC Issuer Key Rotation', Detail: '{"issuer":"https://idp0.example.com"}' })
   })
@@ -34,7 +34,11 @@ describe('EventBridgePublisher', () => {
       },
     }
     const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
-    expect(await publisher.publish(events(4))).toEqual({ published: 3, failed: 1 })
+    const sent = events(4)
+    const result = await publisher.publish(sent)
+    // The very object passed in, so a caller can tell which of its events still has to be announced.
+    expect(result).toEqual({ published: 3, undelivered: [sent[1]] })
+    expect(result.undelivered[0]).toBe(sent[1])
     expect(logger.find('event not delivered to EventBridge')).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ detail: '{"issuer":"https://idp1.example.com"}' }) })])
   })
 
@@ -42,7 +46,8 @@ describe('EventBridgePublisher', () => {
     const logger = recordingLogger()
     const client = { send: async () => { throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' }) } }
     const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
-    expect(await publisher.publish(events(2))).toEqual({ published: 0, failed: 2 })
+    const sent = events(2)
+    expect(await publisher.publish(sent)).toEqual({ published: 0, undelivered: sent })
     expect(logger.find('PutEvents failed')).toHaveLength(2)
   })
 })
