@@ -97,20 +97,20 @@ export class ApiError extends Error {
   readonly code: ErrorCode
   readonly status: number
   readonly detail: ErrorDetail | undefined
-  /** Seconds a throttled client should wait (sent as `x-acs-retry-after`). */
-  readonly retryAfter: number | undefined
+  /** Milliseconds a throttled client should wait, sent as `x-acs-retry-after` (the unit the official SDKs read). */
+  readonly retryAfterMs: number | undefined
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; detail?: ErrorDetail; retryAfter?: number } = {},
+    options: { cause?: unknown; detail?: ErrorDetail; retryAfterMs?: number } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'ApiError'
     this.code = code
     this.status = statusOf(code)
     this.detail = options.detail
-    this.retryAfter = options.retryAfter
+    this.retryAfterMs = options.retryAfterMs
   }
 }
 

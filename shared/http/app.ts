@@ -99,7 +99,9 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: ApiError, product: Product) => {
-    if (err.retryAfter !== undefined) reply.header('x-acs-retry-after', String(err.retryAfter))
+    // Milliseconds: the official SDKs (@alicloud/openapi-core's getThrottlingTimeLeft, then the retry
+    // policy's sleep) read the header as the delay in ms.
+    if (err.retryAfterMs !== undefined) reply.header('x-acs-retry-after', String(err.retryAfterMs))
     return reply
       .code(err.status)
       .header('content-type', 'application/json; charset=utf-8')

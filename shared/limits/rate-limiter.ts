@@ -18,7 +18,7 @@ export class RateLimiter {
     private readonly maxKeys = 10_000,
   ) {}
 
-  /** 0 when the request may proceed (and is counted), else the whole seconds to wait. */
+  /** 0 when the request may proceed (and is counted), else the milliseconds to wait (at least 1). */
   take(key: string, nowMs: number): number {
     const { ratePerSecond, burst } = this.limit
     let b = this.buckets.get(key)
@@ -35,7 +35,7 @@ export class RateLimiter {
       b.tokens -= 1
       return 0
     }
-    return Math.max(1, Math.ceil((1 - b.tokens) / ratePerSecond))
+    return Math.max(1, Math.ceil(((1 - b.tokens) / ratePerSecond) * 1000))
   }
 
   get size(): number {

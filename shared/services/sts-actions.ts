@@ -67,13 +67,16 @@ function readExchangeParams(params: Params): ExchangeInput {
     durationSeconds = Number(rawDuration)
   }
   const policy = optionalString(params, 'Policy', { max: 2048 })
+  // Every parameter's own format (the ARNs included) before the token (spec §1.4: step 1, then 3).
+  const provider = parseProviderArn('OIDCProviderArn', providerArn)
+  const role = parseRoleArn('RoleArn', roleArn)
   const token = params.get('OIDCToken') ?? ''
   if (token === '') throw new ApiError('AuthenticationFail.OIDCToken.Invalid', 'The OIDCToken can not empty.')
   return {
     providerArn,
-    provider: parseProviderArn('OIDCProviderArn', providerArn),
+    provider,
     roleArn,
-    role: parseRoleArn('RoleArn', roleArn),
+    role,
     token,
     sessionName,
     durationSeconds,
@@ -87,7 +90,7 @@ function enforceRateLimits(sts: StsRuntime, input: ExchangeInput, now: Date, sou
   // Before any table read or IdP call: a flood costs neither. Source first, so one noisy address
   // cannot spend a provider's budget.
   const wait = sts.limits.perSource.take(sourceIp, now.getTime()) || sts.limits.perProvider.take(input.providerArn, now.getTime())
-  if (wait > 0) throw new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfter: wait })
+  if (wait > 0) throw new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfterMs: wait })
 }
 
 async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string) {

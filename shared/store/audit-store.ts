@@ -77,7 +77,7 @@ export class AuditStore {
     }
     // Throttled past the retries: the caller decides (the log subscriber fails the batch, which is
     // redelivered; the in-process sink logs the count). Items are idempotent, so a retry is safe.
-    if (requests.length > 0) throw new ApiError('Throttling', `${requests.length} audit records were not written (throttled).`, { retryAfter: 1 })
+    if (requests.length > 0) throw new ApiError('Throttling', `${requests.length} audit records were not written (throttled).`, { retryAfterMs: 1000 })
   }
 
   /** The item the Audit entity stores (its `_et` marker and key attributes included), built without schema parsing. */

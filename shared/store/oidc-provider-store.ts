@@ -119,7 +119,7 @@ export class OidcProviderStore {
         throw toStoreError(e)
       }
     }
-    throw new ApiError('Throttling', `The OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfter: 1 })
+    throw new ApiError('Throttling', `The OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
   async update(
@@ -212,7 +212,7 @@ export class OidcProviderStore {
         throw toStoreError(e)
       }
     }
-    throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfter: 1 })
+    throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
   /** A page in name order after `afterName`. */

@@ -111,7 +111,7 @@ export class PolicyStore {
         throw toStoreError(e)
       }
     }
-    throw new ApiError('Throttling', `The policy "${policyName}" is being changed concurrently; retry.`, { retryAfter: 1 })
+    throw new ApiError('Throttling', `The policy "${policyName}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
   /** A page of custom policies in name order after `afterName`, keeping those that pass `filter`. */

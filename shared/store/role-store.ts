@@ -158,7 +158,7 @@ export class RoleStore {
         throw toStoreError(e)
       }
     }
-    throw new ApiError('Throttling', `The role "${roleName}" is being changed concurrently; retry.`, { retryAfter: 1 })
+    throw new ApiError('Throttling', `The role "${roleName}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
   /**

@@ -20,7 +20,7 @@ export function toStoreError(e: unknown): ApiError {
   const name = err?.name ?? ''
   const codes = cancellationCodes(e)
   if (THROTTLING.has(name) || name === 'TransactionConflictException' || (codes?.includes('TransactionConflict') ?? false)) {
-    return new ApiError('Throttling', 'The storage backend is throttling requests; retry later.', { cause: e, retryAfter: 1 })
+    return new ApiError('Throttling', 'The storage backend is throttling requests; retry later.', { cause: e, retryAfterMs: 1000 })
   }
   if (UNAVAILABLE.has(name) || NETWORK_CODES.has(err?.code ?? '') || NETWORK_CODES.has(err?.cause?.code ?? '') || isNetworkError(e)) {
     return storeUnavailable(e)

@@ -20,7 +20,8 @@ describe('AssumeRoleWithOIDC rate limits', () => {
     const throttled = await fx.exchange({ OIDCToken: fx.idToken() }, '198.51.100.1')
     expect(throttled.body.Code).toBe('Throttling.User')
     expect(throttled.body.Message).toBe('Request was denied due to user flow control.')
-    expect(throttled.headers['x-acs-retry-after']).toBe('1')
+    // In milliseconds, the unit the official SDKs read (1/s: a token is back in 1000 ms).
+    expect(throttled.headers['x-acs-retry-after']).toBe('1000')
     expect(throttled.body.Credentials).toBeUndefined()
     now = new Date(now.getTime() + 1000)
     expect((await fx.exchange({ OIDCToken: fx.idToken() }, '198.51.100.1')).status).toBe(200)

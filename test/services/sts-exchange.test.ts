@@ -120,6 +120,16 @@ describe('AssumeRoleWithOIDC', () => {
     expect(body.Code).toBe(code)
   })
 
+  it('checks the parameters\' format before the token (spec §1.4: step 1 before step 3)', async () => {
+    for (const [params, code] of [
+      [{ RoleArn: 'not-an-arn' }, 'InvalidParameter.RoleArn.Format'],
+      [{ OIDCProviderArn: 'not-an-arn' }, 'InvalidParameter.OIDCProviderArn.Format'],
+    ] as const) {
+      const { status, body } = await exchange({ OIDCToken: '', ...params })
+      expect([status, body.Code]).toEqual([400, code])
+    }
+  })
+
   it('rejects a missing role with EntityNotExist.Role', async () => {
     const { status, body } = await exchange({ OIDCToken: idToken({}), RoleArn: `acs:ram::${account}:role/nobody` })
     expect(status).toBe(404)

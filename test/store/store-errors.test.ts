@@ -29,7 +29,7 @@ describe('toStoreError', () => {
     ['a cancellation by TransactionConflict', canceled('None', 'TransactionConflict')],
   ])('maps %s to 429 Throttling with a retry hint', (_what, e) => {
     const err = toStoreError(e)
-    expect({ code: err.code, status: err.status, retryAfter: err.retryAfter }).toEqual({ code: 'Throttling', status: 429, retryAfter: 1 })
+    expect({ code: err.code, status: err.status, retryAfterMs: err.retryAfterMs }).toEqual({ code: 'Throttling', status: 429, retryAfterMs: 1000 })
     expect(err.cause).toBe(e)
   })
 
