@@ -37,6 +37,9 @@ export const JWKS_CACHE_DEFAULTS = {
   storedCopyCooldownMs: 1_000,
 } as const
 
+/** How far a stored copy's fetchedAt may be ahead of this container's clock (its writer's clock skew). */
+export const STORED_COPY_MAX_SKEW_MS = 60_000
+
 export interface JwksCacheOptions {
   maxAgeMs?: number
   cooldownMs?: number
@@ -87,6 +90,8 @@ class Entry {
   failure: Failure | undefined
   inflight: Promise<IssuerKeys> | undefined
   storedCopyCheckedAt: number | undefined
+  /** The (unclamped) fetchedAt of the last stored copy applied: no copy stamped at or before it applies again. */
+  appliedCopyStamp = Number.NEGATIVE_INFINITY
   storedCopyInflight: Promise<boolean> | undefined
   readonly stats: JwksCacheStats = { fetches: 0, fetchFailures: 0, storedCopyLoads: 0, storedCopiesApplied: 0, staleServed: 0 }
 }
@@ -243,11 +248,12 @@ export class JwksCache {
       keys = await this.refresh(issuer, entry, fps)
     } catch (e) {
       // A shared fetch that failed on another caller's fingerprints, over a chain that carries this
-      // caller's, says nothing about this caller: fetch once with its own.
+      // caller's, says nothing about this caller. With fresh keys, that fetch was the issuer's one
+      // refetch of the cooldown: this caller keeps the keys it had. Without them, fetch once with its own.
       const f = discoveryFailureOf(e)
-      if (f?.kind === 'fingerprint-mismatch' && (f.chain ?? []).some((c) => fps.includes(c.sha1))) {
-        keys = await this.refresh(issuer, entry, fps)
-      } else throw e
+      if (f?.kind !== 'fingerprint-mismatch' || !(f.chain ?? []).some((c) => fps.includes(c.sha1))) throw e
+      const fresh = entry.keys !== undefined && this.now() - entry.fetchedAt < this.maxAgeMs ? entry.keys : undefined
+      keys = fresh ?? (await this.refresh(issuer, entry, fps))
     }
     if (!vouches(keys, fps)) throw this.mismatch(issuer, keys)
     return keys
@@ -333,11 +339,17 @@ export class JwksCache {
   private applyCopy(issuer: string, entry: Entry, copy: StoredJwksCopy): boolean {
     const keys = fromStoredJwksCopy(issuer, copy)
     if (typeof keys === 'string') return false
+    const now = this.now()
+    // A copy stamped in the future (its writer's clock ahead) would look newer than any fetch until real
+    // time caught up, and be applied again at every unknown kid, bringing back keys the IdP has removed.
+    // Refused beyond STORED_COPY_MAX_SKEW_MS; within it, one copy applies once and stays fresh at most
+    // maxAgeMs from now.
+    if (keys.fetchedAt > now + STORED_COPY_MAX_SKEW_MS || keys.fetchedAt <= entry.appliedCopyStamp) return false
     if (entry.keys !== undefined && keys.fetchedAt <= entry.fetchedAt) return false
     entry.appliedSeq = ++this.seq
     entry.keys = keys
-    // A copy stamped in the future (clock skew) must not stay fresh longer than maxAgeMs from now.
-    entry.fetchedAt = Math.min(keys.fetchedAt, this.now())
+    entry.appliedCopyStamp = keys.fetchedAt
+    entry.fetchedAt = Math.min(keys.fetchedAt, now)
     if (entry.failure !== undefined && keys.fetchedAt > entry.failure.at) entry.failure = undefined
     entry.stats.storedCopiesApplied++
     return true

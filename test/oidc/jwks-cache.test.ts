@@ -7,7 +7,7 @@ import { type DiscoveryFailureKind, type IssuerKeys, OidcDiscoveryError, toApiEr
 import type { ChainEntry } from '../../shared/oidc/https-fetch-chain.ts'
 import { OidcFetchError } from '../../shared/oidc/https-fetch-error.ts'
 import { toStoredJwksCopy } from '../../shared/oidc/jwks-cache-copy.ts'
-import { getJwksCache, JWKS_CACHE_DEFAULTS, JwksCache, resetJwksCacheForTests } from '../../shared/oidc/jwks-cache.ts'
+import { getJwksCache, JWKS_CACHE_DEFAULTS, JwksCache, resetJwksCacheForTests, STORED_COPY_MAX_SKEW_MS } from '../../shared/oidc/jwks-cache.ts'
 import { type HttpsIdp, makeSigningKey, startHttpsIdp } from '../support/https-idp.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 
@@ -264,6 +264,23 @@ describe('JwksCache rules (injected fetcher and clock)', () => {
     expect(idp.state.calls).toBe(2)
   })
 
+  it('keeps one refetch per cooldown when a wrong-fingerprint caller\'s fetch is shared with an unknown-kid caller', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    for (let window = 0; window < 3; window++) {
+      c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+      // Provider B (a wrong fingerprint) starts the window's refetch; provider A's unknown kid joins it.
+      const [b, a] = await Promise.allSettled([cache.getKey(ISSUER, [OTHER], 'k1', 'RS256'), cache.getKey(ISSUER, [INTERMEDIATE], 'k9', 'RS256')])
+      expect(b.status === 'rejected' && (b.reason as ApiError).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+      // A is told its kid is unknown (from the keys it has), not that its fingerprint mismatched.
+      expect(a.status === 'rejected' && (a.reason as ApiError).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    }
+    expect(idp.state.calls).toBe(1 + 3)
+    expect(idp.state.fingerprintsSeen.slice(1)).toEqual([[OTHER], [OTHER], [OTHER]])
+  })
+
   it('does not let an older in-flight fetch overwrite a newer stored copy (ordering counter)', async () => {
     let release!: (k: IssuerKeys) => void
     const fetchKeys = () => new Promise<IssuerKeys>((r) => (release = r))
@@ -346,12 +363,51 @@ describe('JwksCache stored-copy seam (issue 5)', () => {
 
   it('re-validates a stored copy: weak keys are skipped, a copy for another issuer or without chains is refused', async () => {
     const weak = makeSigningKey('weak', { type: 'rsa', modulusLength: 1024 })
-    const cache = new JwksCache({ fetchKeys: fakeIdp([]).fetchKeys, now: clock().now })
-    const copy = toStoredJwksCopy(issuerKeys([k1.jwk]))
-    expect(cache.seed(ISSUER, { ...copy, jwks: { keys: [weak.jwk as never] } })).toBe(true)
-    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'weak', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
-    expect(cache.seed('https://other.example', copy)).toBe(false)
-    expect(cache.seed(ISSUER, { ...copy, fetchedAt: 5, jwksChain: [] })).toBe(false)
+    const c = clock()
+    // A fresh copy and an IdP that cannot be reached: what getKey answers comes from the copy alone.
+    const unreachable = async (): Promise<never> => {
+      throw new Error('the IdP must not be asked')
+    }
+    const cache = new JwksCache({ fetchKeys: unreachable, now: c.now })
+    const valid = toStoredJwksCopy(issuerKeys([k1.jwk], c.t))
+    // As a table item could hold it: a 1024-bit key the writer would not have kept.
+    const copy = { ...valid, jwks: { keys: [...valid.jwks.keys, weak.jwk as never] } }
+    expect(cache.seed(ISSUER, copy)).toBe(true)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(cache.stats(ISSUER).fetches).toBe(0)
+    // The weak key was skipped: its kid is unknown, so the one refetch is tried (and fails), never the key.
+    const e = await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'weak', 'RS256'))
+    expect(e.code).toBe('AuthenticationFail.OIDCToken.IssuerConfigurationBroken')
+    expect(cache.stats(ISSUER).fetches).toBe(1)
+    // Refusals, each on a cold cache so that nothing but the refused property can explain them.
+    const cold = () => new JwksCache({ fetchKeys: unreachable, now: c.now })
+    expect(cold().seed('https://other.example', copy)).toBe(false)
+    expect(cold().seed(ISSUER, { ...copy, jwksChain: [] })).toBe(false)
+    expect(cold().seed(ISSUER, { ...copy, discoveryChain: [] })).toBe(false)
+  })
+
+  it('refuses a copy stamped in the future beyond the allowed skew, and applies one within it only once', async () => {
+    const idp = fakeIdp([k2.jwk]) // the IdP has removed k1
+    const c = clock()
+    let stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t + STORED_COPY_MAX_SKEW_MS + 1))
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
+    // Beyond the skew: not applied, the IdP is asked, k1 is unknown.
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(cache.stats(ISSUER).storedCopiesApplied).toBe(0)
+
+    // Within the skew: applied once (a writer slightly ahead), then a fetch drops k1 again; the same copy
+    // does not bring it back at the next unknown kid, however often it is read.
+    c.advance(31_000)
+    stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t + 30_000))
+    expect(cache.seed(ISSUER, stored)).toBe(true)
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    c.advance(11 * 60_000) // past maxAgeMs: the next use refetches, and the IdP no longer has k1
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    for (let i = 0; i < 3; i++) {
+      c.advance(2_000)
+      expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    }
+    expect(cache.stats(ISSUER).storedCopiesApplied).toBe(1)
   })
 })
 
