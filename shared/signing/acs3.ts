@@ -148,16 +148,18 @@ export function unsignedRequiredHeaders(headers: RequestHeaders, signedHeaders: 
 
 /** Signed header names that the request does not carry (it cannot have been signed as listed). */
 export function absentSignedHeaders(headers: RequestHeaders, signedHeaders: readonly string[]): string[] {
-  return signedHeaders.filter((name) => canonicalHeaderValue(headers[name]) === undefined)
+  return signedHeaders.filter((name) => canonicalHeaderValue(headers, name) === undefined)
 }
 
 // Duplicate headers arrive as an array: values trimmed, sorted and comma-joined, as the SDK does.
-// Inner whitespace is kept as-is because the SDK keeps it.
-function canonicalHeaderValue(value: HeaderValue): string | undefined {
-  if (value === undefined) return undefined
+// Inner whitespace is kept as-is because the SDK keeps it. Own properties only: the names come from the
+// client's SignedHeaders, and `constructor` or `__proto__` would otherwise read Object.prototype.
+function canonicalHeaderValue(headers: RequestHeaders, name: string): string | undefined {
+  if (!Object.hasOwn(headers, name)) return undefined
+  const value: unknown = headers[name]
   if (typeof value === 'string') return value.trim()
-  if (value.length === 0) return undefined
-  return value.map((v) => v.trim()).sort().join(',')
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) return undefined
+  return (value as string[]).map((v) => v.trim()).sort().join(',')
 }
 
 export function canonicalQueryStringV3(query: ParamPairs, nameStyle: QueryNameStyle = 'rfc3986'): string {
@@ -188,7 +190,7 @@ export function buildCanonicalRequestV3(
 ): string {
   let canonicalHeaders = ''
   for (const name of signedHeaders) {
-    const value = canonicalHeaderValue(req.headers[name])
+    const value = canonicalHeaderValue(req.headers, name)
     if (value === undefined) throw incomplete(`The signed header ${name} is absent from the request.`)
     canonicalHeaders += `${name}:${value}\n`
   }

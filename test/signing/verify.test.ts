@@ -151,6 +151,16 @@ describe('verifyRequestSignature V3 (ACS3-HMAC-SHA256)', () => {
     expect(seams.resolveCalls).toEqual([])
   })
 
+  // The only lower-case names (SignedHeaders are lower-case) an ordinary object inherits.
+  it.each(['constructor', '__proto__'])('rejects a signed header named %s that the request does not carry with IncompleteSignature (no Object.prototype lookup)', async (name) => {
+    const req = v3()
+    const authorization = (req.headers['authorization'] as string).replace('SignedHeaders=', `SignedHeaders=${name};`)
+    const seams = memorySeams()
+    const e = await rejection(verifyRequestSignature(withHeaders(req, { authorization }), seams.deps), 'IncompleteSignature')
+    expect(e.message).toContain(name)
+    expect(seams.resolveCalls).toEqual([])
+  })
+
   it('rejects an unsupported V3 algorithm (ACS3-HMAC-SM3) with IncompleteSignature', async () => {
     const req = v3()
     const sm3 = withHeaders(req, { authorization: (req.headers['authorization'] as string).replace('ACS3-HMAC-SHA256', 'ACS3-HMAC-SM3') })
