@@ -13,6 +13,7 @@ import {
   DeleteTransaction,
   executeTransactWrite as execute,
 } from 'dynamodb-toolbox'
+import { randomBytes } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { PROVIDER_LIMITS } from '../validation/oidc-provider-rules.ts'
 import { PROVIDER_PREFIX, accountPk, type StoreTable } from './table.ts'
@@ -30,6 +31,17 @@ export interface OidcProviderRecord {
   createdAt: number
   updatedAt: number
   version: number
+}
+
+const newOpId = () => randomBytes(12).toString('base64url')
+
+/** Whether a failed condition's old image (raw AttributeValues) carries this call's own write. */
+const isOwnOp = (old: { [k: string]: unknown }, op: string) => (old.lastOp as { S?: string } | undefined)?.S === op
+
+/** A record as the service sees it: without the store's own bookkeeping. */
+function record(attributes: unknown): OidcProviderRecord {
+  const { lastOp: _lastOp, ...rest } = attributes as OidcProviderRecord & { lastOp?: string }
+  return rest
 }
 
 const notFound = (name: string) =>
@@ -62,7 +74,7 @@ export class OidcProviderStore {
         .key({ accountId, name })
         .options({ consistent: true })
         .send()
-      return Item as OidcProviderRecord | undefined
+      return Item === undefined ? undefined : record(Item)
     } catch (e) {
       throw toStoreError(e)
     }
@@ -143,19 +155,25 @@ export class OidcProviderStore {
         })
         .options({ condition: { attr: 'name', exists: true }, returnValues: 'ALL_NEW' })
         .send()
-      return Attributes as OidcProviderRecord
+      return record(Attributes)
     } catch (e) {
       if (isConditionalCheckFailed(e)) throw notFound(name)
       throw toStoreError(e)
     }
   }
 
-  /** Appends atomically: absent-from-list and below-limit are conditions of the same write. */
+  /**
+   * Appends atomically: absent-from-list and below-limit are conditions of the same write. The write
+   * carries a random id of this call (`lastOp`), as the nonce store does: when the AWS SDK retries an
+   * append whose answer was lost although it succeeded, the retry's failed condition finds its own id
+   * and the call succeeds, instead of answering "already registered" for its own change.
+   */
   async addToList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
     const info = FIELD_INFO[field]
+    const op = newOpId()
     try {
       const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
-        .item({ accountId, name, [field]: $append([value]), updatedAt: now, version: $add(1) })
+        .item({ accountId, name, [field]: $append([value]), updatedAt: now, version: $add(1), lastOp: op })
         .options({
           // `field` is a union of two list attributes; the toolbox types conditions per literal path.
           condition: {
@@ -169,11 +187,12 @@ export class OidcProviderStore {
           returnValuesOnConditionFalse: 'ALL_OLD',
         })
         .send()
-      return Attributes as OidcProviderRecord
+      return record(Attributes)
     } catch (e) {
       if (isConditionalCheckFailed(e)) {
         const old = e.Item as { [k: string]: unknown } | undefined
         if (!old) throw notFound(name)
+        if (isOwnOp(old, op)) return this.afterOwnOp(accountId, name)
         // The old image on a failed condition is raw AttributeValues ({ L: [{ S }] }): the document
         // client does not unmarshall error payloads.
         const list = (old[field] as { L?: { S?: string }[] } | undefined)?.L?.map((x) => x.S) ?? []
@@ -192,6 +211,8 @@ export class OidcProviderStore {
    */
   async removeFromList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
     const info = FIELD_INFO[field]
+    // As in addToList: a retried removal that had succeeded finds its own id instead of "not registered".
+    const op = newOpId()
     const maxAttempts = PROVIDER_LIMITS.clientIdsPerProvider + 10
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const current = await this.get(accountId, name)
@@ -200,12 +221,14 @@ export class OidcProviderStore {
       if (index < 0) throw new ApiError(info.missing, `The ${info.what} "${value}" is not registered on OIDC provider "${name}".`)
       try {
         const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
-          .item({ accountId, name, [field]: { [index]: $remove() }, updatedAt: now, version: $add(1) })
-          .options({ condition: { attr: `${field}[${index}]`, eq: value } as never, returnValues: 'ALL_NEW' })
+          .item({ accountId, name, [field]: { [index]: $remove() }, updatedAt: now, version: $add(1), lastOp: op })
+          .options({ condition: { attr: `${field}[${index}]`, eq: value } as never, returnValues: 'ALL_NEW', returnValuesOnConditionFalse: 'ALL_OLD' })
           .send()
-        return Attributes as unknown as OidcProviderRecord
+        return record(Attributes)
       } catch (e) {
         if (isConditionalCheckFailed(e)) {
+          const old = e.Item as { [k: string]: unknown } | undefined
+          if (old !== undefined && isOwnOp(old, op)) return this.afterOwnOp(accountId, name)
           await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)))
           continue
         }
@@ -215,11 +238,19 @@ export class OidcProviderStore {
     throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
+  /** The provider after this call's own write, which succeeded though its answer was lost. */
+  private async afterOwnOp(accountId: string, name: string): Promise<OidcProviderRecord> {
+    const current = await this.get(accountId, name)
+    if (!current) throw notFound(name)
+    return current
+  }
+
   /** A page in name order after `afterName`. */
   async list(accountId: string, maxItems: number, afterName?: string): Promise<{ items: OidcProviderRecord[]; nextName?: string }> {
     const after = afterName !== undefined ? `${PROVIDER_PREFIX}${afterName}` : undefined
     const page = await queryPage<OidcProviderRecord>(this.t, this.t.ProviderEntity, accountPk(accountId), PROVIDER_PREFIX, maxItems, after)
-    return page.more ? { items: page.items, nextName: page.items[page.items.length - 1]!.name } : { items: page.items }
+    const items = page.items.map(record)
+    return page.more ? { items, nextName: items[items.length - 1]!.name } : { items }
   }
 }
 
