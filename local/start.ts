@@ -3,25 +3,74 @@
 // on Ctrl-C / SIGTERM stops everything it started.
 
 import { readFileSync } from 'node:fs'
-import { ConfigError, loadConfig } from '../shared/config.ts'
+import { createServer } from 'node:net'
+import { type Config, ConfigError, loadConfig } from '../shared/config.ts'
+import { ApiError } from '../shared/errors.ts'
 import { createLogger } from '../shared/log.ts'
 import { bootstrapOperatorAccount } from '../shared/services/accounts.ts'
 import { ensureTable } from '../shared/store/create-table.ts'
 import { openStores } from '../shared/store/stores.ts'
 import { managementActions } from '../shared/management-app.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
-import { loadOrCreateTokenKeys } from '../shared/credentials/token-keys.ts'
+import { loadOrCreateTokenKeys, parseTokenKeys } from '../shared/credentials/token-keys.ts'
 import { stsActions } from '../shared/services/sts-actions.ts'
 import { startBackgroundJobs } from '../shared/services/health-schedule.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import { JavaMissingError, startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local.ts'
 import { resolveRootCredentials } from './root-credentials.ts'
 
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
+/** The configuration, TOKEN_KEYS included: every invalid value reported at once, before anything starts. */
+function loadStartConfig(): Config {
+  const problems: string[] = []
+  const collect = (e: unknown) => {
+    if (!(e instanceof ConfigError)) throw e
+    problems.push(...e.problems)
+  }
+  let config: Config | undefined
+  try {
+    config = loadConfig()
+  } catch (e) {
+    collect(e)
+  }
+  const tokenKeys = process.env.TOKEN_KEYS
+  if (tokenKeys !== undefined && tokenKeys !== '') {
+    try {
+      parseTokenKeys(tokenKeys)
+    } catch (e) {
+      collect(e)
+    }
+  }
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems)
+  return config
+}
+
+/** Fails at once when HOST:PORT is taken, rather than after DynamoDB Local has started. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return
+  await new Promise<void>((done, fail) => {
+    const probe = createServer()
+    probe.once('error', fail)
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done()))
+  }).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === 'EADDRINUSE' ? `${host}:${port} is already in use: stop what listens there, or set another PORT` : `cannot listen on ${host}:${port}: ${e.message}`)
+  })
+}
+
+/** What a start has started, stopped in reverse order on Ctrl-C / SIGTERM and after a failed start. */
+const cleanups: Array<() => Promise<void>> = []
+let stopping = false
+
+async function runCleanups(): Promise<void> {
+  for (const c of cleanups.reverse()) await c().catch((e) => say(`oidc-sts: cleanup failed: ${(e as Error).message}`))
+  cleanups.length = 0
+}
+
 async function main() {
   let config
   try {
-    config = loadConfig()
+    config = loadStartConfig()
   } catch (e) {
     if (e instanceof ConfigError) {
       say(`oidc-sts: ${e.message}`)
@@ -31,19 +80,20 @@ async function main() {
   }
   const logger = createLogger(config.logLevel)
   let engine: DynamoDbLocal | undefined
-  let stopping = false
-  const cleanups: Array<() => Promise<void>> = []
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     say(`oidc-sts: ${signal} received, stopping`)
-    for (const c of cleanups.reverse()) await c().catch((e) => say(`oidc-sts: cleanup failed: ${(e as Error).message}`))
+    await runCleanups()
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
 
+  await assertPortFree(config.host, config.port)
   if (!config.dynamodbEndpoint) {
+    // Before the engine: a second engine on the same files would break the first one's.
+    lockDataDir(config.dataDir)
     try {
       engine = await startDynamoDbLocal({ dataDir: config.dataDir })
     } catch (e) {
@@ -62,7 +112,14 @@ async function main() {
   const stores = openStores(config)
   await ensureTable(stores.documentClient, config.tableName)
   const root = await resolveRootCredentials(config, stores.accounts)
-  await bootstrapOperatorAccount(stores.accounts, root.creds, Date.now())
+  await bootstrapOperatorAccount(stores.accounts, root.creds, Date.now()).catch((e: unknown) => {
+    if (!(e instanceof ApiError && e.code === 'EntityAlreadyExists.Account')) throw e
+    const from = root.source === 'env' ? 'ROOT_ACCESS_KEY_ID' : String(root.path)
+    throw new Error(
+      `the root AccessKey ${root.creds.AccessKeyId} (${from}) already belongs to another account than ${root.creds.AccountId}` +
+        `${config.rootAccountId ? ' (ROOT_ACCOUNT_ID)' : ''}: unset ROOT_ACCOUNT_ID to keep the account it has, or start on a fresh DATA_DIR`,
+    )
+  })
 
   // One port serves every HTTP action, routed by Version/Action, as the deployed pair of APIs would.
   const tokenKeys = loadOrCreateTokenKeys(config.dataDir, config.tokenKeys)
@@ -116,7 +173,10 @@ function actionOf(request: { url: string; headers: Record<string, string | strin
   return new URL(request.url, 'http://local').searchParams.get('Action') ?? ''
 }
 
-main().catch((e: unknown) => {
+main().catch(async (e: unknown) => {
   say(`oidc-sts: failed to start: ${(e as Error).message}`)
+  // The engine, if it started, is stopped and waited for; the DATA_DIR lock is released on exit.
+  stopping = true
+  await runCleanups()
   process.exit(1)
 })

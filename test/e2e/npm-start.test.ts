@@ -3,10 +3,12 @@
 // from the environment, an existing DynamoDB endpoint) and its one-line failure without Java.
 
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
+import { DataDirInUseError, lockDataDir } from '../../local/data-dir-lock.ts'
 import { freePort } from '../../local/dynamodb-local.ts'
 import { loadConfig } from '../../shared/config.ts'
 import { generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
@@ -112,6 +114,86 @@ describe('npm start with the embedded DynamoDB Local (run in order: the second t
     expect((await stopWithSigterm(child)).code).toBe(0)
     expect(processesMentioning(dataDir)).toEqual([])
   }, SLOW_TEST_MS)
+
+  it('started again with a ROOT_ACCOUNT_ID its root key does not belong to, says which setting to change and leaves nothing running', async () => {
+    const creds = readCredentials(dataDir)
+    const other = generateAccountId()
+    const child = new Child(process.execPath, START_ARGS, testEnv({ DATA_DIR: dataDir, PORT: '0', ROOT_ACCOUNT_ID: other }))
+    children.add(child)
+    const finished = await child.waitForExit(START_BOUND_MS)
+    expect(finished.code).toBe(1)
+    expect(finished.stderr).toContain(`the root AccessKey ${creds.AccessKeyId} (${join(dataDir, 'root-credentials.json')}) already belongs to another account than ${other} (ROOT_ACCOUNT_ID)`)
+    expect(finished.stderr).toContain('unset ROOT_ACCOUNT_ID')
+    expect(processesMentioning(dataDir)).toEqual([])
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false)
+  }, SLOW_TEST_MS)
+})
+
+describe('npm start refuses what would break a running one, before starting anything', () => {
+  it('refuses a second npm start on a DATA_DIR in use; the first keeps serving, and its stop frees DATA_DIR', async () => {
+    const dataDir = freshDataDir('shared')
+    const first = await startService(testEnv({ DATA_DIR: dataDir, PORT: '0' }))
+    const second = new Child(process.execPath, START_ARGS, testEnv({ DATA_DIR: dataDir, PORT: '0' }))
+    children.add(second)
+    const refused = await second.waitForExit(STOP_BOUND_MS)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`is in use by another npm start (pid ${first.child.process.pid})`)
+    expect(refused.stderr).not.toContain('DynamoDB Local on')
+
+    // Two engines on one set of files made the first answer InternalFailure from then on.
+    const listed = await callOverHttp(first.endpoint, credsOf(readCredentials(dataDir)), 'ListOIDCProviders', IMS)
+    expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+    expect((await stopWithSigterm(first.child)).code).toBe(0)
+    expect(existsSync(join(dataDir, 'npm-start.pid'))).toBe(false)
+  }, SLOW_TEST_MS)
+
+  it('refuses a PORT in use at once, without starting DynamoDB Local', async () => {
+    const taken = createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
+    try {
+      const port = (taken.address() as { port: number }).port
+      const dataDir = freshDataDir('port-taken')
+      const child = new Child(process.execPath, START_ARGS, testEnv({ DATA_DIR: dataDir, PORT: String(port) }))
+      children.add(child)
+      const finished = await child.waitForExit(STOP_BOUND_MS)
+      expect(finished.code).toBe(1)
+      expect(finished.stderr).toContain(`127.0.0.1:${port} is already in use`)
+      expect(finished.stderr).not.toContain('DynamoDB Local on')
+      expect(existsSync(join(dataDir, 'dynamodb'))).toBe(false)
+    } finally {
+      taken.close()
+    }
+  }, SLOW_TEST_MS)
+
+  it('reports an invalid TOKEN_KEYS with the other invalid values, before starting anything', async () => {
+    const dataDir = freshDataDir('bad-config')
+    const child = new Child(process.execPath, START_ARGS, testEnv({ DATA_DIR: dataDir, PORT: 'abc', TOKEN_KEYS: 'not-a-key' }))
+    children.add(child)
+    const finished = await child.waitForExit(STOP_BOUND_MS)
+    expect(finished.code).toBe(1)
+    expect(finished.stderr).toContain('PORT')
+    expect(finished.stderr).toContain('TOKEN_KEYS entry 1 is not <kid>:<key>')
+    expect(finished.stderr).not.toContain('not-a-key')
+    expect(existsSync(join(dataDir, 'dynamodb'))).toBe(false)
+  }, SLOW_TEST_MS)
+})
+
+describe('the DATA_DIR lock', () => {
+  it('takes over a lock whose process is gone, refuses one whose process runs, and releases only its own', () => {
+    const dataDir = freshDataDir('lock')
+    const path = join(dataDir, 'npm-start.pid')
+    // The largest pid Linux can hand out is below 2^22: nobody runs as 2^22 + 1.
+    writeFileSync(path, `${2 ** 22 + 1}\n`)
+    const release = lockDataDir(dataDir)
+    expect(readFileSync(path, 'utf8').trim()).toBe(String(process.pid))
+    release()
+    expect(existsSync(path)).toBe(false)
+
+    writeFileSync(path, `${process.ppid}\n`) // a process that runs
+    expect(() => lockDataDir(dataDir)).toThrow(DataDirInUseError)
+    expect(() => lockDataDir(dataDir)).toThrow(`pid ${process.ppid}`)
+    expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid))
+  })
 })
 
 describe('npm start configured by the environment', () => {

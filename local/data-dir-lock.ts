@@ -1,0 +1,66 @@
+// One `npm start` per DATA_DIR: two DynamoDB Local engines on the same files break each other (the
+// first one answers InternalFailure from then on), so the second start is refused before anything runs.
+// The lock is a file holding the owner's pid, created exclusively; one whose process is gone (a
+// SIGKILL, a crash) is stale and taken over.
+
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError'
+}
+
+/**
+ * Takes DATA_DIR for this process until it exits (released by an exit hook, so process.exit and the
+ * signal handlers' exits release it too); returns the release (idempotent, only removes its own lock).
+ */
+export function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true })
+  const path = resolve(join(dataDir, 'npm-start.pid'))
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' })
+      const release = () => {
+        process.off('exit', release)
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path)
+        } catch {
+          // Already gone.
+        }
+      }
+      process.on('exit', release)
+      return release
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    const owner = ownerOf(path)
+    if (owner !== undefined && owner !== process.pid && isRunning(owner)) {
+      throw new DataDirInUseError(`DATA_DIR ${resolve(dataDir)} is in use by another npm start (pid ${owner}): stop it, or set another DATA_DIR (if no such process is yours, delete ${path})`)
+    }
+    try {
+      unlinkSync(path) // stale: its process is gone
+    } catch {
+      // Another starter took it over first: the next attempt finds its pid.
+    }
+  }
+  throw new DataDirInUseError(`DATA_DIR ${resolve(dataDir)} is being taken by another npm start`)
+}
+
+function ownerOf(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim())
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists, under another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
