@@ -30,7 +30,10 @@ export interface AuditSinkOptions {
   store?: AuditStore
   /** How long a record may wait in the buffer before a flush (bound on what a crash loses). */
   flushIntervalMs?: number
-  /** Buffered records beyond this are dropped from the table copy (never from the log): bounded memory. */
+  /**
+   * Records waiting for the table (buffered, or queued behind a slow write) beyond this are dropped from
+   * the table copy (never from the log), and counted: bounded memory, and a bound on what a crash loses.
+   */
   maxBuffered?: number
 }
 
@@ -42,6 +45,8 @@ export class AuditSink {
   private timer: NodeJS.Timeout | undefined
   /** Writes run one after another; flush() resolves when everything buffered so far is written. */
   private chain: Promise<void> = Promise.resolve()
+  /** Records handed to `chain` and not yet written (or given up on). */
+  private queued = 0
   dropped = 0
 
   constructor(private readonly opts: AuditSinkOptions) {}
@@ -63,7 +68,7 @@ export class AuditSink {
       errorCode: r.errorCode,
     })
     if (!this.opts.store) return
-    if (this.buffer.length >= (this.opts.maxBuffered ?? 10_000)) {
+    if (this.buffer.length + this.queued >= (this.opts.maxBuffered ?? 10_000)) {
       this.dropped++
       return
     }
@@ -85,16 +90,23 @@ export class AuditSink {
     this.buffer = []
     const store = this.opts.store
     if (batch.length === 0 || !store) return this.chain
+    this.queued += batch.length
     this.chain = this.chain.then(() =>
-      store.putBatch(batch).catch((e: unknown) => {
-        this.opts.logger.warn('audit table write failed; records remain in the log stream', { count: batch.length, error: e as Error })
-      }),
+      store
+        .putBatch(batch)
+        .catch((e: unknown) => {
+          this.opts.logger.warn('audit table write failed; records remain in the log stream', { count: batch.length, error: e as Error })
+        })
+        .finally(() => {
+          this.queued -= batch.length
+        }),
     )
     return this.chain
   }
 
+  /** Records not yet in the table: buffered, or queued behind a write. */
   get pending(): number {
-    return this.buffer.length
+    return this.buffer.length + this.queued
   }
 }
 

@@ -1,6 +1,7 @@
 // The shape of one RPC action: parse (pure validation), authorize (which policy action on which
 // resource), run. The dispatcher calls them in that order, so a rejected request changes nothing.
 
+import type { ApiError } from '../errors.ts'
 import type { PolicyDocument } from '../policy/document.ts'
 import type { Params } from '../validation/params.ts'
 
@@ -43,6 +44,11 @@ export interface ActionDefinition<Input = unknown, Deps = unknown> {
    */
   audited?: boolean
   parse(params: Params): Input
+  /**
+   * For an `audited` action: records a request for it that was refused before `run` could (a duplicated
+   * or malformed parameter, a body too large), given the parameters that could be read leniently.
+   */
+  rejected?(params: Params, ctx: Pick<ActionContext<Deps>, 'deps' | 'request'>, error: ApiError): void
   /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
   permission?(input: Input, caller: Caller): { action: string; resource: string }
   run(input: Input, ctx: ActionContext<Deps>): Promise<Record<string, unknown> | JsonMembers>

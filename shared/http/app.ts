@@ -8,7 +8,7 @@ import { ApiError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { type ActionDefinition, type Caller, JsonMembers, type Product, type RequestInfo } from './action.ts'
 import { errorEnvelope, toApiError } from './error-reply.ts'
-import { parseRpcRequest, RAW_QUERY_HEADER, type RpcRequest } from './rpc-request.ts'
+import { isFormBody, parseRpcRequest, RAW_QUERY_HEADER, type RpcRequest } from './rpc-request.ts'
 
 export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
 /** `request` supplies condition keys (acs:SourceIp, acs:CurrentTime) to policy evaluation. */
@@ -111,15 +111,35 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
 
   app.get('/health', async (_req, reply) => reply.send({ status: 'ok' }))
 
+  /**
+   * A request refused before its action ran: if it names an audited action (read leniently, since it
+   * could not be parsed), that action records it. Whether it did (its audit line is the request's log line).
+   */
+  const auditRejection = (req: FastifyRequest, now: Date, err: ApiError, rpcReq: RpcRequest | undefined): boolean => {
+    const params = rpcReq?.params ?? readLeniently(req, queryFromAdapter)
+    const action = params.get('Action') ?? headerText(req, 'x-acs-action')
+    const version = params.get('Version') ?? headerText(req, 'x-acs-version')
+    const named = byKey.get(`${version}/${action}`)
+    if (!named?.audited || named.rejected === undefined) return false
+    try {
+      named.rejected(params, { deps: opts.deps, request: { requestId: req.id, now, sourceIp: req.ip } }, err)
+    } catch (e) {
+      opts.logger.error('audit record of a refused request failed', { requestId: req.id, cause: describeCause(e) })
+    }
+    return true
+  }
+
   const rpc = async (req: FastifyRequest, reply: FastifyReply) => {
     const started = process.hrtime.bigint()
     const now = clock()
     let product: Product = 'OidcSts'
     let actionName = ''
     let def: ActionDefinition<unknown, Deps> | undefined
+    let rpcReq: RpcRequest | undefined
+    let ran = false
     try {
       const rawQuery = queryFromAdapter ? req.headers[RAW_QUERY_HEADER] : undefined
-      const rpcReq = parseRpcRequest({
+      rpcReq = parseRpcRequest({
         method: req.method,
         url: req.url,
         rawQuery: typeof rawQuery === 'string' ? rawQuery : undefined,
@@ -136,6 +156,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       const input = def.parse(rpcReq.params)
       const request = { requestId: req.id, now, sourceIp: rpcReq.sourceIp }
       if (caller && !def.anyCaller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>, request)
+      ran = true
       const result = await def.run(input, {
         caller,
         deps: opts.deps,
@@ -155,8 +176,9 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     } catch (e) {
       const err = toApiError(e)
       const fields = { requestId: req.id, action: actionName, status: err.status, code: err.code, ms: msSince(started) }
+      const audited = ran ? def?.audited === true : auditRejection(req, now, err, rpcReq)
       if (err.status >= 500) opts.logger.error('request failed', { ...fields, cause: describeCause(err.cause) })
-      else if (!def?.audited) opts.logger.info('request rejected', fields)
+      else if (!audited) opts.logger.info('request rejected', fields)
       return sendError(req, reply, err, product)
     }
   }
@@ -171,10 +193,45 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       : error.statusCode !== undefined && error.statusCode < 500
         ? new ApiError('InvalidParameter.Format', 'The request could not be read.')
         : toApiError(error)
+    // Refused before the route ran (e.g. a body over the limit): an audited action still records it.
+    const audited = auditRejection(req, clock(), err, undefined)
     if (err.status >= 500) opts.logger.error('request failed', { requestId: req.id, code: err.code, cause: describeCause(error) })
+    else if (!audited) opts.logger.info('request rejected', { requestId: req.id, status: err.status, code: err.code })
     return sendError(req, reply, err, 'OidcSts')
   })
   return app
+}
+
+/** A header's one value, if it has exactly one. */
+function headerText(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name]
+  return typeof v === 'string' ? v : undefined
+}
+
+/**
+ * The parameters of a request that could not be parsed, read leniently for its audit record: the query
+ * (and a form body, if it arrived as bytes), the first value of each name, undecodable parts skipped.
+ * Bounded like the strict parser (MAX_PARAMS parts per source).
+ */
+function readLeniently(req: FastifyRequest, queryFromAdapter: boolean): Map<string, string> {
+  const params = new Map<string, string>()
+  const add = (raw: string) => {
+    for (const part of raw.split('&', 200)) {
+      const eq = part.indexOf('=')
+      if (eq <= 0) continue
+      try {
+        const name = decodeURIComponent(part.slice(0, eq).replace(/\+/g, ' '))
+        if (!params.has(name)) params.set(name, decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' ')))
+      } catch {
+        // A malformed percent-encoding: this part is left out.
+      }
+    }
+  }
+  const rawQuery = queryFromAdapter ? headerText(req, RAW_QUERY_HEADER) : undefined
+  const q = req.url.indexOf('?')
+  add(rawQuery ?? (q < 0 ? '' : req.url.slice(q + 1)))
+  if (Buffer.isBuffer(req.body) && isFormBody(req.headers)) add(req.body.toString('utf8'))
+  return params
 }
 
 function msSince(start: bigint): number {

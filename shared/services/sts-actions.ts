@@ -5,7 +5,7 @@ import type { AuditSink } from '../audit/audit-log.ts'
 import { credentialsJson, mintCredentials } from '../credentials/mint.ts'
 import type { TokenKeyRing } from '../credentials/token-keys.ts'
 import { ApiError } from '../errors.ts'
-import { actionsWith, type ActionDefinition, JsonMembers } from '../http/action.ts'
+import { actionsWith, type ActionDefinition, JsonMembers, type RequestInfo } from '../http/action.ts'
 import type { JwksCache } from '../oidc/jwks-cache.ts'
 import { verifyOidcToken, type VerifiedClaims } from '../oidc/verify-token.ts'
 import { parseSessionPolicy, serializePolicyDocument } from '../policy/document.ts'
@@ -93,7 +93,55 @@ function enforceRateLimits(sts: StsRuntime, input: ExchangeInput, now: Date, sou
   if (wait > 0) throw new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfterMs: wait })
 }
 
-async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string) {
+/**
+ * What the audit record of an exchange can say about it, filled in as each part passes its check: a
+ * refused exchange is recorded with everything known of it by then (who presented a token the trust
+ * policy refused, which role a malformed request named), never with a value that failed its check.
+ */
+interface ExchangeFacts {
+  accountId?: string
+  providerArn?: string
+  roleArn?: string
+  sessionName?: string
+  sub?: string
+  jti?: string
+}
+
+/** Every parameter that passes its own check, whatever the others are (for the record of a refused request). */
+function factsOfParams(params: Params, facts: ExchangeFacts): void {
+  const valid = <T>(read: () => T): T | undefined => {
+    try {
+      return read()
+    } catch {
+      return undefined
+    }
+  }
+  const providerArn = params.get('OIDCProviderArn')
+  const roleArn = params.get('RoleArn')
+  const sessionName = params.get('RoleSessionName')
+  const provider = providerArn === undefined ? undefined : valid(() => parseProviderArn('OIDCProviderArn', providerArn))
+  const role = roleArn === undefined ? undefined : valid(() => parseRoleArn('RoleArn', roleArn))
+  if (provider !== undefined) facts.providerArn = providerArn
+  if (role !== undefined) facts.roleArn = roleArn
+  if (sessionName !== undefined && SESSION_NAME.test(sessionName)) facts.sessionName = sessionName
+  facts.accountId ??= role?.accountId ?? provider?.accountId
+}
+
+/** The audit record of a refused exchange: what `facts` knows, the error's code. */
+function recordFailure(sts: StsRuntime, request: RequestInfo, facts: ExchangeFacts, e: unknown): void {
+  const { accountId = 'unknown', ...known } = facts
+  sts.audit.record({
+    time: request.now.getTime(),
+    requestId: request.requestId,
+    accountId,
+    ...known,
+    sourceIp: request.sourceIp,
+    outcome: 'Failure',
+    errorCode: e instanceof ApiError ? e.code : 'InternalError',
+  })
+}
+
+async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string, facts: ExchangeFacts) {
   enforceRateLimits(sts, input, now, sourceIp)
   const { provider: p, role: r } = input
   // The provider must be registered in the role's account: nothing crosses accounts.
@@ -106,6 +154,8 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
     { issuer: provider.issuerUrl, clientIds: provider.clientIds, issuanceLimitHours: provider.issuanceLimitTime, leewaySeconds: sts.leewaySeconds, now },
     (kid, alg) => sts.jwks.getKey(provider.issuerUrl, provider.fingerprints, kid, alg),
   )
+  facts.sub = claims.sub
+  if (typeof claims.jti === 'string') facts.jti = claims.jti
 
   // The role is read only for a verified token: a flood of bad tokens naming made-up roles costs no
   // table read (overlapping the two would save one round trip on a cold exchange, not worth that).
@@ -167,10 +217,14 @@ const assumeRoleWithOidc = define({
   parse: (params) => params,
   async run(params, { deps, request }) {
     const { sts } = deps
-    let input: ExchangeInput | undefined
+    const facts: ExchangeFacts = {}
     try {
-      input = readExchangeParams(params)
-      const { claims, body } = await exchange(input, sts, request.now, request.sourceIp)
+      const input = readExchangeParams(params)
+      facts.accountId = input.role.accountId
+      facts.providerArn = input.providerArn
+      facts.roleArn = input.roleArn
+      facts.sessionName = input.sessionName
+      const { claims, body } = await exchange(input, sts, request.now, request.sourceIp, facts)
       sts.audit.record({
         time: request.now.getTime(),
         requestId: request.requestId,
@@ -185,18 +239,17 @@ const assumeRoleWithOidc = define({
       })
       return body
     } catch (e) {
-      const accountId = input?.role.accountId ?? /^acs:ram::(\d{16}):/.exec(params.get('RoleArn') ?? '')?.[1] ?? 'unknown'
-      sts.audit.record({
-        time: request.now.getTime(),
-        requestId: request.requestId,
-        accountId,
-        ...(input ? { providerArn: input.providerArn, roleArn: input.roleArn, sessionName: input.sessionName } : {}),
-        sourceIp: request.sourceIp,
-        outcome: 'Failure',
-        errorCode: e instanceof ApiError ? e.code : 'InternalError',
-      })
+      if (facts.accountId === undefined) factsOfParams(params, facts)
+      recordFailure(sts, request, facts, e)
       throw e
     }
+  },
+  // Refused before run (the request could not be read: a duplicated or malformed parameter, a body too
+  // large): recorded with the parameters that could be read and passed their own checks.
+  rejected(params, { deps, request }, e) {
+    const facts: ExchangeFacts = {}
+    factsOfParams(params, facts)
+    recordFailure(deps.sts, request, facts, e)
   },
 })
 

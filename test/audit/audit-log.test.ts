@@ -44,6 +44,23 @@ describe('AuditSink', () => {
     expect(seen.find((r) => r.requestId === 'REQ-001')).toMatchObject({ outcome: 'Failure', sub: 'repo:octo/app:ref:refs/heads/main' })
   })
 
+  it('bounds what waits for a stalled table, queued writes included: the excess is dropped from the copy and counted, never from the log', async () => {
+    let release!: () => void
+    const stalled = new Promise<void>((r) => (release = r))
+    let written = 0
+    const store = { putBatch: async (batch: AuditRecord[]) => { await stalled; written += batch.length } } as unknown as AuditStore
+    const lines: string[] = []
+    const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)), store, maxBuffered: 100 })
+    for (let i = 0; i < 1000; i++) sink.record(rec(i))
+    expect(lines).toHaveLength(1000)
+    expect(sink.pending).toBe(100)
+    expect(sink.dropped).toBe(900)
+    release()
+    await sink.flush()
+    expect(written).toBe(100)
+    expect(sink.pending).toBe(0)
+  })
+
   it('writes a large batch in chunks of 25, several at a time, and every record arrives', async () => {
     const { table, documentClient } = await createTestTable('audit-chunks')
     let inFlight = 0

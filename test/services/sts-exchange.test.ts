@@ -245,6 +245,56 @@ describe('caches between exchanges', () => {
       const noSuchDay = await svc.call('ListAuditEvents', '2026-11-01', { Date: '2024-02-30' })
       expect([noSuchDay.status, noSuchDay.body.Code]).toEqual([400, 'InvalidParameter.Date.Format'])
       expect((await svc.call('ListAuditEvents', '2026-11-01', { Date: '2024-02-29' })).status).toBe(200)
+      // A crafted marker whose start key is not one this service hands out (empty, another day, no request id).
+      const forged = (m: Record<string, string>) => Buffer.from(JSON.stringify(m)).toString('base64url')
+      for (const m of [{ d: '2026-11-29', a: '' }, { d: '2026-11-29', a: '2026-11-28T10:00:00.000Z#X' }, { d: '2026-11-29', a: '2026-11-29T10:00:00.000Z#' }, { d: '2026-11-29', a: 'ACCOUNT#1' }]) {
+        const res = await svc.call('ListAuditEvents', '2026-11-01', { Marker: forged(m) })
+        expect([res.status, res.body.Code], JSON.stringify(m)).toEqual([400, 'InvalidParameter.Marker.Format'])
+      }
+    } finally {
+      now = saved
+    }
+  })
+
+  it('records what is known of a refused exchange: who presented a token the trust policy refused, the valid parameters of a bad request, and requests refused before they could be read', async () => {
+    const saved = now
+    try {
+      now = new Date('2026-12-01T08:00:00Z') // a day of its own in the audit table (after the other tests' days: the rate limiter's clock only moves forward)
+      const denied = await exchange({ OIDCToken: idToken({ sub: 'repo:other-org/app:ref:refs/heads/main', jti: 'denied-jti' }) })
+      expect(denied.body.Code).toBe('AuthenticationFail.NoPermission')
+      const badDuration = await exchange({ OIDCToken: idToken({ jti: 'bad-duration' }), DurationSeconds: '5', RoleSessionName: 'short-lived' })
+      expect(badDuration.body.Code).toBe('InvalidParameter.DurationSeconds')
+      // Refused while the request is read (a parameter given twice): the action never ran.
+      const form = `OIDCProviderArn=${percentEncode(`acs:ram::${account}:oidc-provider/ci`)}&RoleArn=${percentEncode(`acs:ram::${account}:role/deployer`)}&RoleSessionName=twice&OIDCToken=a.b.c&OIDCToken=d.e.f`
+      const duplicated = await svc.app.inject({
+        method: 'POST',
+        url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form,
+        remoteAddress: '198.51.100.77',
+      })
+      expect(duplicated.json().Code).toBe('InvalidParameter.OIDCToken.Duplicate')
+      // Refused before the route (a body over the limit): only the query could be read.
+      const tooLarge = await svc.app.inject({
+        method: 'POST',
+        url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&RoleArn=${percentEncode(`acs:ram::${account}:role/deployer`)}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `OIDCToken=${'x'.repeat(300 * 1024)}`,
+      })
+      expect([tooLarge.statusCode, tooLarge.json().Code]).toEqual([413, 'Request.TooLarge'])
+      await svc.app.sts.audit.flush()
+
+      const rows = (await svc.call('ListAuditEvents', '2026-11-01', { Date: '2026-12-01', MaxItems: 100 })).body.AuditEvents.AuditEvent as Array<Record<string, string>>
+      const roleArn = `acs:ram::${account}:role/deployer`
+      expect(rows.find((r) => r.ErrorCode === 'AuthenticationFail.NoPermission')).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn, RoleSessionName: 'build-42', Subject: 'repo:other-org/app:ref:refs/heads/main', TokenId: 'denied-jti' })
+      // The token was not verified: nothing of it is recorded, but the parameters that were valid are.
+      const bad = rows.find((r) => r.ErrorCode === 'InvalidParameter.DurationSeconds')
+      expect(bad).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn, RoleSessionName: 'short-lived' })
+      expect(bad).not.toHaveProperty('Subject')
+      expect(bad).not.toHaveProperty('TokenId')
+      expect(rows.find((r) => r.ErrorCode === 'InvalidParameter.OIDCToken.Duplicate')).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn, RoleSessionName: 'twice', SourceIp: '198.51.100.77' })
+      expect(rows.find((r) => r.ErrorCode === 'Request.TooLarge')).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn })
+      expect(rows).toHaveLength(4)
     } finally {
       now = saved
     }
