@@ -88,6 +88,16 @@ describe('serverless package: the table', () => {
     expect(prod.functions.thumbprintCheck.events[0].schedule.rate).toEqual(['rate(5 minutes)'])
     expect(prod.functions.tokenExchange.environment.TOKEN_KEYS_PARAMETER).toBe('/oidc-sts/prod/token-keys')
   }, 60_000)
+
+  it('replaces the containers that read the secrets when secretsVersion changes (they read SSM once per container)', async () => {
+    const printed = await run(SERVERLESS, ['print', '--stage', 'prod', '--format', 'json', '--param=secretsVersion=2026-11-29'], offline, 60_000)
+    expect(printed.code, printed.stderr).toBe(0)
+    const functions = (JSON.parse(printed.stdout) as Json).functions
+    // A new environment value is a configuration change: Lambda starts new containers for it.
+    expect(functions.tokenExchange.environment.SECRETS_VERSION).toBe('2026-11-29')
+    expect(functions.management.environment.SECRETS_VERSION).toBe('2026-11-29')
+    expect(R.TokenExchangeLambdaFunction.Properties.Environment.Variables.SECRETS_VERSION).toBe('1')
+  }, 60_000)
 })
 
 describe('serverless package: functions and artifacts', () => {
