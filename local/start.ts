@@ -93,7 +93,7 @@ async function main() {
   await assertPortFree(config.host, config.port)
   if (!config.dynamodbEndpoint) {
     // Before the engine: a second engine on the same files would break the first one's.
-    lockDataDir(config.dataDir)
+    await lockDataDir(config.dataDir)
     try {
       engine = await startDynamoDbLocal({ dataDir: config.dataDir })
     } catch (e) {

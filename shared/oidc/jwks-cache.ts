@@ -248,11 +248,12 @@ export class JwksCache {
       keys = await this.refresh(issuer, entry, fps)
     } catch (e) {
       // A shared fetch that failed on another caller's fingerprints, over a chain that carries this
-      // caller's, says nothing about this caller. With fresh keys, that fetch was the issuer's one
-      // refetch of the cooldown: this caller keeps the keys it had. Without them, fetch once with its own.
+      // caller's, says nothing about this caller. With fresh keys that serve it, that fetch was the
+      // issuer's one refetch of the cooldown: this caller keeps the keys it had. Without them, fetch once
+      // with its own.
       const f = discoveryFailureOf(e)
       if (f?.kind !== 'fingerprint-mismatch' || !(f.chain ?? []).some((c) => fps.includes(c.sha1))) throw e
-      const fresh = entry.keys !== undefined && this.now() - entry.fetchedAt < this.maxAgeMs ? entry.keys : undefined
+      const fresh = entry.keys !== undefined && this.now() - entry.fetchedAt < this.maxAgeMs && vouches(entry.keys, fps) ? entry.keys : undefined
       keys = fresh ?? (await this.refresh(issuer, entry, fps))
     }
     if (!vouches(keys, fps)) throw this.mismatch(issuer, keys)

@@ -179,21 +179,37 @@ describe('npm start refuses what would break a running one, before starting anyt
 })
 
 describe('the DATA_DIR lock', () => {
-  it('takes over a lock whose process is gone, refuses one whose process runs, and releases only its own', () => {
+  it('takes over a lock whose process is gone, refuses one whose process runs, and releases only its own', async () => {
     const dataDir = freshDataDir('lock')
     const path = join(dataDir, 'npm-start.pid')
     // The largest pid Linux can hand out is below 2^22: nobody runs as 2^22 + 1.
     writeFileSync(path, `${2 ** 22 + 1}\n`)
-    const release = lockDataDir(dataDir)
+    const release = await lockDataDir(dataDir)
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.pid))
     release()
     expect(existsSync(path)).toBe(false)
 
     writeFileSync(path, `${process.ppid}\n`) // a process that runs
-    expect(() => lockDataDir(dataDir)).toThrow(DataDirInUseError)
-    expect(() => lockDataDir(dataDir)).toThrow(`pid ${process.ppid}`)
+    await expect(lockDataDir(dataDir)).rejects.toThrow(DataDirInUseError)
+    await expect(lockDataDir(dataDir)).rejects.toThrow(`pid ${process.ppid}`)
     expect(readFileSync(path, 'utf8').trim()).toBe(String(process.ppid))
   })
+
+  it('lets one of several processes taking over the same stale lock at once win, never two', async () => {
+    // Each racer spins until a common moment after all have started, so that their takeovers overlap.
+    const script = `import { lockDataDir } from './local/data-dir-lock.ts'
+      const go = Number(process.argv[2]); while (Date.now() < go) {}
+      try { await lockDataDir(process.argv[1]); process.stdout.write('WON'); await new Promise((r) => setTimeout(r, 400)) } catch { process.stdout.write('LOST') }`
+    for (let round = 0; round < 3; round++) {
+      const dataDir = freshDataDir('lock-race')
+      writeFileSync(join(dataDir, 'npm-start.pid'), `${2 ** 22 + 1}\n`)
+      const go = String(Date.now() + 2_500)
+      const racers = Array.from({ length: 3 }, () => new Child(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dataDir, go], testEnv({})))
+      for (const r of racers) children.add(r)
+      const outcomes = (await Promise.all(racers.map((r) => r.waitForExit(STOP_BOUND_MS)))).map((f) => f.stdout)
+      expect(outcomes.filter((o) => o === 'WON'), outcomes.join(',')).toHaveLength(1)
+    }
+  }, SLOW_TEST_MS)
 })
 
 describe('npm start configured by the environment', () => {

@@ -395,19 +395,35 @@ describe('JwksCache stored-copy seam (issue 5)', () => {
     expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
     expect(cache.stats(ISSUER).storedCopiesApplied).toBe(0)
 
-    // Within the skew: applied once (a writer slightly ahead), then a fetch drops k1 again; the same copy
-    // does not bring it back at the next unknown kid, however often it is read.
-    c.advance(31_000)
-    stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t + 30_000))
-    expect(cache.seed(ISSUER, stored)).toBe(true)
-    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
-    c.advance(11 * 60_000) // past maxAgeMs: the next use refetches, and the IdP no longer has k1
-    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    // Within the skew (a writer 50 s ahead): applied on the cold start. An unknown kid 30 s later refetches,
+    // and the IdP no longer has k1. The copy, still stamped after that fetch, must not bring k1 back at the
+    // next unknown kid, however often it is read.
+    const c2 = clock()
+    const idp2 = fakeIdp([k2.jwk])
+    const ahead = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c2.t + 50_000))
+    const cache2 = new JwksCache({ fetchKeys: idp2.fetchKeys, now: c2.now, loadStoredCopy: async () => ahead })
+    await expect(cache2.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    c2.advance(30_000)
+    expect((await apiFailure(cache2.getKey(ISSUER, [INTERMEDIATE], 'k3', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(idp2.state.calls).toBe(1)
     for (let i = 0; i < 3; i++) {
-      c.advance(2_000)
-      expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+      c2.advance(2_000)
+      expect((await apiFailure(cache2.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
     }
-    expect(cache.stats(ISSUER).storedCopiesApplied).toBe(1)
+    expect(cache2.stats(ISSUER).storedCopiesApplied).toBe(1)
+  })
+
+  it('lets a caller whose fingerprint the cached keys do not carry fetch with its own, though another caller\'s fetch just failed', async () => {
+    // The IdP moved to a new chain; provider A registered its fingerprint, the cache still holds the old chain.
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    idp.state.chain = CHAIN.map((e) => ({ ...e, sha1: e.sha1.replace(/./g, 'e') }))
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    const [b, a] = await Promise.allSettled([cache.getKey(ISSUER, [OTHER], 'k1', 'RS256'), cache.getKey(ISSUER, ['e'.repeat(40)], 'k1', 'RS256')])
+    expect(b.status === 'rejected' && (b.reason as ApiError).code).toBe('AuthenticationFail.OIDCToken.PublicKeyFingerprintMismatch')
+    expect(a.status).toBe('fulfilled')
   })
 })
 
