@@ -24,12 +24,11 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
   mkdirSync(dataDir, { recursive: true })
   const path = resolve(join(dataDir, 'npm-start.pid'))
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' })
+    if (createExclusively(path)) {
       const release = () => {
         process.off('exit', release)
         try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path)
+          if (ownerOf(path) === process.pid) unlinkSync(path)
         } catch {
           // Already gone.
         }
@@ -39,8 +38,6 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
       if (ownerOf(path) === process.pid) return release
       release()
       throw new DataDirInUseError(`DATA_DIR ${resolve(dataDir)} was taken by another npm start (pid ${ownerOf(path) ?? '?'}) at the same time`)
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
     }
     const owner = ownerOf(path)
     if (owner !== undefined && owner !== process.pid && isRunning(owner)) {
@@ -53,6 +50,17 @@ export async function lockDataDir(dataDir: string): Promise<() => void> {
     }
   }
   throw new DataDirInUseError(`DATA_DIR ${resolve(dataDir)} is being taken by another npm start`)
+}
+
+/** Writes our pid to `path` unless the file exists; whether it did. */
+function createExclusively(path: string): boolean {
+  try {
+    writeFileSync(path, `${process.pid}\n`, { flag: 'wx' })
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw e
+  }
 }
 
 function ownerOf(path: string): number | undefined {

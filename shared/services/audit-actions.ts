@@ -10,6 +10,16 @@ import { OIDC_STS_VERSION } from './accounts.ts'
 
 const define = actionsWith<{ audit: AuditStore }>()
 
+/**
+ * A marker this action hands out: the day it pages through (`d`) and the sort key of the page's last
+ * record (`a`, `<ISO time of that day>#<request id>`, audit-store.ts), which DynamoDB gets as the start
+ * key: anything else, an empty string among them, is not ours.
+ */
+function isAuditMarker(m: Record<string, string>): m is { d: string; a: string } {
+  const { d, a } = m
+  return typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) && typeof a === 'string' && a.startsWith(`${d}T`) && /^T\d{2}:\d{2}:\d{2}\.\d{3}Z#[\x21-\x7e]{1,128}$/.test(a.slice(d.length))
+}
+
 const listAuditEvents = define({
   product: 'OidcSts',
   version: OIDC_STS_VERSION,
@@ -23,13 +33,7 @@ const listAuditEvents = define({
     // The marker carries the day it pages through (d), so a next page asked for without Date, after
     // midnight UTC, continues that day instead of starting the next one past its end.
     const marker = decodeMarker(params)
-    // `a` is the sort key of the page's last record, `<ISO time of that day>#<request id>` (audit-store.ts),
-    // handed to DynamoDB as the start key: anything else (an empty string among them) is not ours.
-    if (
-      marker !== undefined &&
-      (typeof marker.a !== 'string' || typeof marker.d !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(marker.d) ||
-        !marker.a.startsWith(`${marker.d}T`) || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[\x21-\x7e]{1,128}$/.test(marker.a))
-    ) {
+    if (marker !== undefined && !isAuditMarker(marker)) {
       throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
     }
     if (marker !== undefined && date !== undefined && marker.d !== date) {

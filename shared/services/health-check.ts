@@ -10,8 +10,9 @@
 // Each IdP's events are published as soon as its records are written, so a run cut short (timeout,
 // crash) loses none of the changes it has already saved. A record keeps the status last announced
 // (notifiedStatus) and is marked once its event is delivered: a change the bus refused, or that a
-// crash kept from being published, is announced by the next run (at least once, never lost). IdPs never checked come first, the rest in
-// a new random order each run, so a run that cannot finish does not starve the same IdPs every time.
+// crash kept from being published, is announced by the next run (at least once, never lost). IdPs
+// never checked come first, the rest in a new random order each run, so a run that cannot finish does
+// not starve the same IdPs every time.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
 // counted; it never stops the run.
 

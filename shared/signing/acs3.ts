@@ -158,8 +158,8 @@ function canonicalHeaderValue(headers: RequestHeaders, name: string): string | u
   if (!Object.hasOwn(headers, name)) return undefined
   const value: unknown = headers[name]
   if (typeof value === 'string') return value.trim()
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) return undefined
-  return (value as string[]).map((v) => v.trim()).sort().join(',')
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v): v is string => typeof v === 'string')) return undefined
+  return value.map((v) => v.trim()).sort().join(',')
 }
 
 export function canonicalQueryStringV3(query: ParamPairs, nameStyle: QueryNameStyle = 'rfc3986'): string {

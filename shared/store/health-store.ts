@@ -1,9 +1,10 @@
 // Provider health records: pk HEALTH#<accountId>, sk OIDCHEALTH#<provider name>, one per provider,
 // written by the health check, read by GetOIDCProviderHealth / ListOIDCProviderHealth (a Query of the
 // account's health partition). The partition is not the account's own (ACCOUNT#<accountId>) so that the
-// health check's IAM role can be confined to health records: dynamodb:LeadingKeys sees only the pk. The observation (chains, key ids) is kept as JSON: it is read whole and
-// re-evaluated, never queried by parts. `issuerUrl` puts the record in the sparse issuer index, which
-// is how the health check finds records whose provider has been deleted.
+// health check's IAM role can be confined to health records: dynamodb:LeadingKeys sees only the pk.
+// The observation (chains, key ids) is kept as JSON: it is read whole and re-evaluated, never queried
+// by parts. `issuerUrl` puts the record in the sparse issuer index, which is how the health check finds
+// records whose provider has been deleted.
 
 import { DeleteItemCommand, Entity, GetItemCommand, PutItemCommand, QueryCommand, item, list, number, string } from 'dynamodb-toolbox'
 import type { HealthStatus } from '../events/service-events.ts'
