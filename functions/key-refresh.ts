@@ -1,8 +1,9 @@
 // Lambda entry: key refresh (design.md job 5). Triggered by EventBridge key-rotation events
 // (`source: oidc-sts`, detail-type "OIDC Issuer Key Rotation", detail.issuer) and by the table's
-// stream (provider INSERT, or MODIFY of its fingerprints); fetches the issuer's JWKS and stores the
-// copy token exchange reads on cold starts and unknown kids. Stream batches answer with
-// batchItemFailures (ReportBatchItemFailures); a malformed event is refused with a logged reason.
+// stream (keys only: a provider INSERT or MODIFY, the provider then read by key); fetches the
+// issuer's JWKS and stores the copy token exchange reads on cold starts and unknown kids. Stream
+// batches answer with batchItemFailures (ReportBatchItemFailures); a malformed event is refused with
+// a logged reason.
 
 import middy from '@middy/core'
 import { loadConfig } from '../shared/config.ts'

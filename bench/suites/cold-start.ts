@@ -150,7 +150,7 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
 
   // What the health check / key refresh store for the issuer (a real fetch, thumbprints checked).
   const refresher = new KeyRefresher({ ...stores, logger: createLogger('silent') }, { fetchOptions: { allowPrivate: true, ca: ctx.caPem } })
-  const stored = await refresher.refreshIssuer(ctx.issuer, Date.now())
+  const stored = await refresher.refreshIssuer(ctx.issuer, { fetchedSince: Date.now() })
   if (!(await stores.jwksCopies.get(ctx.issuer))) throw new Error(`cold-start: storing the JWKS copy failed: ${JSON.stringify(stored)}`)
   say('cold-start: with the stored JWKS copy: one counted run')
   const withCopyFirst = await counted()

@@ -64,6 +64,14 @@ export function readPeerChain(socket: TLSSocket): ChainEntry[] {
   return out
 }
 
+/**
+ * True when normalised `fingerprints` vouch for both connections a set of keys arrived over (the
+ * discovery document's and the JWKS's): each validated chain holds at least one of them.
+ */
+export function chainsVouchFor(chains: { discoveryChain: readonly ChainEntry[]; jwksChain: readonly ChainEntry[] }, fingerprints: readonly string[]): boolean {
+  return chains.discoveryChain.some((c) => fingerprints.includes(c.sha1)) && chains.jwksChain.some((c) => fingerprints.includes(c.sha1))
+}
+
 /** The first registered fingerprint found anywhere in the validated chain (a match on any certificate counts, spec §6.1). */
 export function matchFingerprint(chain: readonly ChainEntry[], fingerprints: readonly string[]): string | undefined {
   const present = new Set(chain.map((c) => c.sha1))

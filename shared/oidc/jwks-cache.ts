@@ -24,7 +24,7 @@ import type { KeyObject } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { selectKey } from './discovery-jwks.ts'
 import { type DiscoveryFailureKind, type DiscoveryOptions, discoveryFailureOf, fetchIssuerKeys, type IssuerKeys } from './discovery.ts'
-import { normaliseFingerprints } from './https-fetch-chain.ts'
+import { chainsVouchFor, normaliseFingerprints } from './https-fetch-chain.ts'
 import { fromStoredJwksCopy, type StoredJwksCopy } from './jwks-cache-copy.ts'
 import type { JwsAlgorithm } from './jws-algorithms.ts'
 
@@ -97,11 +97,6 @@ class Entry {
 }
 
 const chainSha1s = (chain: readonly { sha1: string }[]) => chain.map((c) => c.sha1)
-
-/** True when the caller's fingerprints vouch for both connections the keys arrived over. */
-function vouches(keys: IssuerKeys, fps: readonly string[]): boolean {
-  return keys.discoveryChain.some((c) => fps.includes(c.sha1)) && keys.jwksChain.some((c) => fps.includes(c.sha1))
-}
 
 // The exchange passes the same fingerprints array (a provider of the config cache) for up to its TTL:
 // normalised once per array, not per exchange. Weak: an array no longer cached is dropped with it.
@@ -226,7 +221,7 @@ export class JwksCache {
   private async keysFor(issuer: string, entry: Entry, fps: string[]): Promise<IssuerKeys> {
     const now = this.now()
     if (entry.keys !== undefined && now - entry.fetchedAt < this.maxAgeMs) {
-      if (vouches(entry.keys, fps)) return entry.keys
+      if (chainsVouchFor(entry.keys, fps)) return entry.keys
       // The cached chain lacks the caller's fingerprints. The IdP may have changed chain since; look
       // again only within the refetch budget, else refuse on what we know.
       if (entry.inflight !== undefined || this.mayFetch(entry)) return this.refreshFor(issuer, entry, fps)
@@ -253,10 +248,10 @@ export class JwksCache {
       // with its own.
       const f = discoveryFailureOf(e)
       if (f?.kind !== 'fingerprint-mismatch' || !(f.chain ?? []).some((c) => fps.includes(c.sha1))) throw e
-      const fresh = entry.keys !== undefined && this.now() - entry.fetchedAt < this.maxAgeMs && vouches(entry.keys, fps) ? entry.keys : undefined
+      const fresh = entry.keys !== undefined && this.now() - entry.fetchedAt < this.maxAgeMs && chainsVouchFor(entry.keys, fps) ? entry.keys : undefined
       keys = fresh ?? (await this.refresh(issuer, entry, fps))
     }
-    if (!vouches(keys, fps)) throw this.mismatch(issuer, keys)
+    if (!chainsVouchFor(keys, fps)) throw this.mismatch(issuer, keys)
     return keys
   }
 
@@ -306,7 +301,7 @@ export class JwksCache {
   private staleOr(entry: Entry, fps: string[], error: unknown): IssuerKeys {
     const kind = discoveryFailureOf(error)?.kind
     const keys = entry.keys
-    if (kind !== undefined && OUTAGE_KINDS.has(kind) && keys !== undefined && this.now() - entry.fetchedAt < this.staleMs && vouches(keys, fps)) {
+    if (kind !== undefined && OUTAGE_KINDS.has(kind) && keys !== undefined && this.now() - entry.fetchedAt < this.staleMs && chainsVouchFor(keys, fps)) {
       entry.stats.staleServed++
       return keys
     }

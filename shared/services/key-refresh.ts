@@ -1,10 +1,14 @@
-// Key refresh (design.md job 5): on a key-rotation event or when a provider is created or its
-// fingerprints change, fetch the issuer's JWKS and store it as the table copy token exchange reads on
-// a cold start and on an unknown kid.
+// Key refresh (design.md job 5): on a key-rotation event, when a provider is created, or when a
+// provider changes so that the stored copy no longer vouches for its fingerprints, fetch the issuer's
+// JWKS and store it as the table copy token exchange reads on a cold start and on an unknown kid.
 //
+// - The table's stream carries keys only (KEYS_ONLY), so this role never reads an item's attributes
+//   from it (AccessKey secrets included); the provider a record names is read by key, issuer and
+//   fingerprints only (provider-directory.ts).
 // - Idempotent: a refresh is skipped when the stored copy was fetched at or after the trigger (the
-//   event's observedAt/time, the stream record's creation time), so redeliveries and duplicate
-//   triggers cost one read; a copy never replaces a newer one (conditional write).
+//   event's observedAt/time, a stream INSERT's creation time) or, for a stream MODIFY, when the copy
+//   vouches for the provider's fingerprints as they are now, so redeliveries and duplicate triggers
+//   cost a few reads; a copy never replaces a newer one (conditional write).
 // - The fetch uses the union of the fingerprints of every provider (any account) registered for the
 //   issuer; the copy records the chains, and each exchange checks its OWN provider's fingerprints
 //   against them (jwks-cache.ts), so no account's thumbprints vouch for another's.
@@ -16,16 +20,17 @@
 import { type KeyRotationReason, parseKeyRotationEvent } from '../events/service-events.ts'
 import type { Logger } from '../log.ts'
 import { discoveryFailureOf, type DiscoveryOptions, fetchIssuerKeys, type IssuerKeys } from '../oidc/discovery.ts'
-import { toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
-import type { JwksCopyStore } from '../store/jwks-copy-store.ts'
-import { type DirectoryProvider, isProviderKey, type ProviderDirectory, providerFromStreamImage } from '../store/provider-directory.ts'
+import { fromStoredJwksCopy, toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
+import { chainsVouchFor } from '../oidc/https-fetch-chain.ts'
+import type { JwksCopyRecord, JwksCopyStore } from '../store/jwks-copy-store.ts'
+import { type DirectoryProvider, type ProviderDirectory, providerKeyOf } from '../store/provider-directory.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
 
 /** Issuers of one stream batch refreshed at once (batch of 25 × a 5 s fetch budget each, within the 60 s timeout). */
 const STREAM_ISSUER_CONCURRENCY = 8
 
 export interface KeyRefreshDeps {
-  providerDirectory: Pick<ProviderDirectory, 'byIssuer'>
+  providerDirectory: Pick<ProviderDirectory, 'byIssuer' | 'get'>
   jwksCopies: Pick<JwksCopyStore, 'get' | 'put'>
   logger: Logger
 }
@@ -36,6 +41,23 @@ export interface KeyRefreshSettings {
   now?: () => number
   /** Tests may replace the fetch; fetchIssuerKeys by default. */
   fetchKeys?: (issuer: string, fingerprints: readonly string[]) => Promise<IssuerKeys>
+}
+
+/** When the stored copy needs no fetch. */
+export type CopyCurrentIf =
+  /** Fetched at or after this time (epoch ms): an event's time, a stream INSERT's. */
+  | { fetchedSince: number }
+  /**
+   * Its certificate chains hold a fingerprint of each of these providers, whenever it was fetched:
+   * changed providers, whose exchanges it then serves as before (a description or client-ID change).
+   */
+  | { vouchesFor: readonly DirectoryProvider[] }
+
+function isCurrent(issuer: string, stored: JwksCopyRecord, currentIf: CopyCurrentIf): boolean {
+  if ('fetchedSince' in currentIf) return stored.fetchedAt >= currentIf.fetchedSince
+  // Re-validated as token exchange reads it: a copy it would refuse vouches for nothing.
+  const usable = fromStoredJwksCopy(issuer, stored.copy)
+  return typeof usable !== 'string' && currentIf.vouchesFor.every((p) => chainsVouchFor(usable, p.fingerprints))
 }
 
 export type RefreshOutcome =
@@ -54,14 +76,25 @@ export interface StreamBatchResult {
   batchItemFailures: { itemIdentifier: string }[]
 }
 
+/** A provider named by one or more records of a stream batch. */
+interface TouchedProvider {
+  accountId: string
+  name: string
+  /** An INSERT among its records (else only MODIFYs). */
+  created: boolean
+  notBefore: number
+  sequenceNumbers: string[]
+}
+
+/** The providers of one issuer touched by a stream batch, as read after it. */
 interface StreamWork {
   notBefore: number
+  created: boolean
   sequenceNumbers: string[]
   providers: DirectoryProvider[]
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x))
 
 export class KeyRefresher {
   private readonly now: () => number
@@ -73,16 +106,16 @@ export class KeyRefresher {
   }
 
   /**
-   * Refreshes the stored copy unless it already reflects `notBefore` (epoch ms). `extra`: providers
-   * known from the trigger itself (a stream image the index may not show yet).
+   * Refreshes the stored copy unless it is already current by `currentIf`. `extra`: providers known
+   * from the trigger itself (read by key after a stream record; the index may not show them yet).
    * Throws only store errors (ApiError ServiceUnavailable/Throttling/InternalError): retryable.
    */
-  async refreshIssuer(issuer: string, notBefore: number, extra: readonly DirectoryProvider[] = [], reason?: KeyRotationReason | 'stream'): Promise<RefreshOutcome> {
+  async refreshIssuer(issuer: string, currentIf: CopyCurrentIf, extra: readonly DirectoryProvider[] = [], reason?: KeyRotationReason | 'stream'): Promise<RefreshOutcome> {
     const providers = [...(await this.deps.providerDirectory.byIssuer(issuer)), ...extra].filter((p) => p.issuerUrl === issuer)
     if (providers.length === 0) return { outcome: 'unknown-issuer' }
     const stored = await this.deps.jwksCopies.get(issuer)
-    if (stored !== undefined && stored.fetchedAt >= notBefore) {
-      this.deps.logger.debug('JWKS copy already current', { issuer, reason, fetchedAt: stored.fetchedAt, notBefore })
+    if (stored !== undefined && isCurrent(issuer, stored, currentIf)) {
+      this.deps.logger.debug('JWKS copy already current', { issuer, reason, fetchedAt: stored.fetchedAt, ...currentIf })
       return { outcome: 'current', fetchedAt: stored.fetchedAt }
     }
     const union = [...new Set(providers.flatMap((p) => p.fingerprints))]
@@ -110,12 +143,18 @@ export class KeyRefresher {
   async handleEventBridge(event: unknown): Promise<EventBridgeResult> {
     const parsed = parseKeyRotationEvent(event)
     if ('rejected' in parsed) return this.reject(parsed.rejected, event)
-    const outcome = await this.refreshIssuer(parsed.issuer, parsed.notBefore, [], parsed.reason ?? 'announced')
+    const outcome = await this.refreshIssuer(parsed.issuer, { fetchedSince: parsed.notBefore }, [], parsed.reason ?? 'announced')
     if (outcome.outcome === 'unknown-issuer') return this.reject(`no OIDC provider is registered for the issuer ${JSON.stringify(parsed.issuer)}`, event)
     return { status: 'processed', issuer: parsed.issuer, ...outcome }
   }
 
-  /** A batch of table stream records: provider INSERTs, and MODIFYs that change the fingerprints. */
+  /**
+   * A batch of table stream records. The stream carries keys only, so each provider a record names is
+   * read by key (its issuer and fingerprints, as they are now). A created provider refreshes its
+   * issuer's copy unless the copy is newer than the record; a changed one only when the stored copy
+   * does not vouch for its fingerprints (a description or client-ID change leaves the copy as good as
+   * it was). A provider deleted since needs nothing.
+   */
   async handleStream(event: unknown): Promise<StreamBatchResult> {
     const records = isObject(event) ? event.Records : undefined
     if (!Array.isArray(records)) {
@@ -123,47 +162,65 @@ export class KeyRefresher {
       return { batchItemFailures: [] }
     }
     const failures = new Set<string>()
-    const work = new Map<string, StreamWork>()
+    const touched = new Map<string, TouchedProvider>()
+    const refuse = (reason: string, index: number | undefined, seqs: readonly string[], eventID?: unknown) => {
+      this.deps.logger.warn('stream record rejected', { reason, index, eventID: typeof eventID === 'string' ? eventID.slice(0, 64) : undefined, sequenceNumbers: seqs })
+      // Without a sequence number the record cannot be named; reporting nothing keeps the batch moving.
+      for (const s of seqs) failures.add(s)
+    }
     records.forEach((r: unknown, index) => {
       const stream = isObject(r) && isObject(r.dynamodb) ? r.dynamodb : undefined
       const seq = typeof stream?.SequenceNumber === 'string' && /^\d{1,64}$/.test(stream.SequenceNumber) ? stream.SequenceNumber : undefined
-      const refuse = (reason: string) => {
-        this.deps.logger.warn('stream record rejected', { reason, index, eventID: isObject(r) && typeof r.eventID === 'string' ? r.eventID.slice(0, 64) : undefined, sequenceNumber: seq })
-        // Without a sequence number the record cannot be named; reporting nothing keeps the batch moving.
-        if (seq !== undefined) failures.add(seq)
-      }
-      if (!isObject(r) || stream === undefined) return refuse('the record is not a DynamoDB stream record')
-      if (r.eventSource !== 'aws:dynamodb') return refuse(`the record's eventSource is ${JSON.stringify(r.eventSource)?.slice(0, 40)}, not aws:dynamodb`)
-      if (seq === undefined) return refuse('the record has no SequenceNumber')
-      if (r.eventName !== 'INSERT' && r.eventName !== 'MODIFY' && r.eventName !== 'REMOVE') return refuse(`unknown eventName ${JSON.stringify(r.eventName)?.slice(0, 40)}`)
-      const provider = isProviderKey(stream.Keys)
-      if (provider === undefined) return refuse('the record has no readable Keys')
-      if (!provider) return // another kind of item: not this job's business (the mapping's filter normally drops these)
+      const reject = (reason: string) => refuse(reason, index, seq === undefined ? [] : [seq], isObject(r) ? r.eventID : undefined)
+      if (!isObject(r) || stream === undefined) return reject('the record is not a DynamoDB stream record')
+      if (r.eventSource !== 'aws:dynamodb') return reject(`the record's eventSource is ${JSON.stringify(r.eventSource)?.slice(0, 40)}, not aws:dynamodb`)
+      if (seq === undefined) return reject('the record has no SequenceNumber')
+      if (r.eventName !== 'INSERT' && r.eventName !== 'MODIFY' && r.eventName !== 'REMOVE') return reject(`unknown eventName ${JSON.stringify(r.eventName)?.slice(0, 40)}`)
+      const key = providerKeyOf(stream.Keys)
+      if (key.kind === 'rejected') return reject(key.reason)
+      if (key.kind === 'other') return // not this job's business (the mapping's filter normally drops these)
       // Deletions need no key refresh; the health check removes the provider's health record.
       if (r.eventName === 'REMOVE') return
-      const next = providerFromStreamImage(stream.NewImage)
-      if (next.kind === 'rejected') return refuse(`NewImage: ${next.reason}`)
-      if (next.kind !== 'provider') return refuse('NewImage is not the provider its Keys name')
-      if (r.eventName === 'MODIFY') {
-        const prev = providerFromStreamImage(stream.OldImage)
-        // IssuerUrl is immutable; a description or client-ID change does not touch the keys.
-        if (prev.kind === 'provider' && prev.provider.issuerUrl === next.provider.issuerUrl && sameSet(prev.provider.fingerprints, next.provider.fingerprints)) return
-      }
       const created = typeof stream.ApproximateCreationDateTime === 'number' && Number.isFinite(stream.ApproximateCreationDateTime) ? stream.ApproximateCreationDateTime : undefined
       // Stream times have one-second resolution: a copy counts as newer only if fetched after that second.
       const notBefore = created === undefined ? this.now() : Math.floor(created) * 1000 + 1000
-      const issuer = next.provider.issuerUrl
-      const w = work.get(issuer) ?? { notBefore, sequenceNumbers: [], providers: [] }
-      w.notBefore = Math.max(w.notBefore, notBefore)
-      w.sequenceNumbers.push(seq)
-      w.providers.push(next.provider)
+      const id = `${key.accountId}/${key.name}`
+      const t = touched.get(id) ?? { accountId: key.accountId, name: key.name, created: false, notBefore, sequenceNumbers: [] }
+      t.created ||= r.eventName === 'INSERT'
+      t.notBefore = Math.max(t.notBefore, notBefore)
+      t.sequenceNumbers.push(seq)
+      touched.set(id, t)
+    })
+
+    // Each provider as it is now, grouped by issuer.
+    const work = new Map<string, StreamWork>()
+    await forEachBounded([...touched.values()], STREAM_ISSUER_CONCURRENCY, async (t) => {
+      let read
+      try {
+        read = await this.deps.providerDirectory.get(t.accountId, t.name)
+      } catch (e) {
+        this.deps.logger.error('provider read failed in the store', { accountId: t.accountId, provider: t.name, error: e as Error })
+        for (const s of t.sequenceNumbers) failures.add(s)
+        return
+      }
+      if (read.kind === 'missing') {
+        this.deps.logger.debug('provider deleted since the stream record', { accountId: t.accountId, provider: t.name })
+        return
+      }
+      if (read.kind === 'rejected') return refuse(read.reason, undefined, t.sequenceNumbers)
+      const issuer = read.provider.issuerUrl
+      const w = work.get(issuer) ?? { notBefore: t.notBefore, created: false, sequenceNumbers: [], providers: [] }
+      w.notBefore = Math.max(w.notBefore, t.notBefore)
+      w.created ||= t.created
+      w.sequenceNumbers.push(...t.sequenceNumbers)
+      w.providers.push(read.provider)
       work.set(issuer, w)
     })
     // Several issuers at a time: one after another, a batch of slow IdPs (up to the fetch budget each)
     // would outlast the function's timeout and be retried whole.
     await forEachBounded([...work], STREAM_ISSUER_CONCURRENCY, async ([issuer, w]) => {
       try {
-        await this.refreshIssuer(issuer, w.notBefore, w.providers, 'stream')
+        await this.refreshIssuer(issuer, w.created ? { fetchedSince: w.notBefore } : { vouchesFor: w.providers }, w.providers, 'stream')
       } catch (e) {
         // The store is unavailable or throttling: these records are worth retrying.
         this.deps.logger.error('JWKS refresh failed in the store', { issuer, error: e as Error })

@@ -1,4 +1,4 @@
-// Creates the single table when absent (idempotent): keys, TTL on expiresAt, stream with both images,
+// Creates the single table when absent (idempotent): keys, TTL on expiresAt, a stream of keys only,
 // and the sparse issuer index of the background jobs (provider-directory.ts), which is added to a table
 // made before it. Used by the local runner and the tests; on AWS the table comes from serverless.yml.
 
@@ -28,7 +28,7 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
         // Created with the table, the index is ACTIVE at once (added later, DynamoDB Local takes seconds).
         GlobalSecondaryIndexes: [ISSUER_INDEX_DEFINITION.index],
       }),

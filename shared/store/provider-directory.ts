@@ -1,5 +1,7 @@
 // The providers of ALL accounts, for the background jobs: a sparse global secondary index on
-// `issuerUrl` (hash) + `sk` (range), and the reading of provider images from the table's stream.
+// `issuerUrl` (hash) + `sk` (range), and the provider a table-stream record names. The stream carries
+// keys only (KEYS_ONLY: its readers never see an item's attributes, AccessKey secrets included), so
+// key refresh reads the provider's issuer and fingerprints by key, and nothing else of it.
 //
 // Why an index and not a Scan of the table: the table also holds nonces, audit records (90 days of
 // exchanges) and access keys, so a Scan every health-check interval would read all of them. Only
@@ -9,19 +11,21 @@
 //   - key refresh Queries it by issuer: which providers (of any account) trust this IdP, and their
 //     fingerprints.
 // Neither is on a request path. Index reads are eventually consistent: a provider created a moment
-// ago is seen by the next run (and key refresh hears of it from the stream anyway).
+// ago is seen by the next run (and key refresh hears of it from the stream, and reads it by key).
 // Projection: keys + `fingerprints` + `status` (what the jobs need; health chains stay in the table).
 
 import { type AttributeDefinition, DescribeTableCommand, type GlobalSecondaryIndex, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
-import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { normaliseFingerprints } from '../oidc/https-fetch-chain.ts'
 import { isIssuerUrl } from '../events/service-events.ts'
-import { PROVIDER_PREFIX } from './table.ts'
+import { accountPk, PROVIDER_PREFIX } from './table-keys.ts'
 import { HEALTH_PREFIX } from './health-store.ts'
 import { toStoreError } from './store-errors.ts'
 
 export const ISSUER_INDEX = 'byIssuer'
 export const ISSUER_INDEX_PROJECTED = ['fingerprints', 'status'] as const
+/** What key refresh reads of a provider item (the role's dynamodb:Attributes grant names the same). */
+export const PROVIDER_READ_ATTRIBUTES = ['pk', 'sk', 'issuerUrl', 'fingerprints'] as const
 
 /** The index as CreateTable/UpdateTable take it (serverless.yml declares the same for AWS). */
 export const ISSUER_INDEX_DEFINITION = {
@@ -120,6 +124,32 @@ export class ProviderDirectory {
     }
     return out
   }
+
+  /**
+   * One provider's issuer and fingerprints, read strongly consistently (key refresh, after a stream
+   * record that names only the key). Only PROVIDER_READ_ATTRIBUTES are read: the key-refresh role may
+   * read no other attribute of an ACCOUNT# item (serverless.yml).
+   */
+  async get(accountId: string, name: string): Promise<ProviderRead> {
+    let item: Record<string, unknown> | undefined
+    try {
+      const names = Object.fromEntries(PROVIDER_READ_ATTRIBUTES.map((a, i) => [`#a${i}`, a]))
+      item = (
+        await this.client.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { pk: accountPk(accountId), sk: `${PROVIDER_PREFIX}${name}` },
+            ConsistentRead: true,
+            ProjectionExpression: Object.keys(names).join(', '),
+            ExpressionAttributeNames: names,
+          }),
+        )
+      ).Item
+    } catch (e) {
+      throw toStoreError(e)
+    }
+    return item === undefined ? { kind: 'missing' } : providerFromReadItem(accountId, name, item)
+  }
 }
 
 function providerFromItem(item: Record<string, unknown>): DirectoryProvider | undefined {
@@ -174,86 +204,51 @@ export async function ensureIssuerIndex(client: DynamoDBDocumentClient, tableNam
 
 // --- the table's stream --------------------------------------------------------------------------
 
-type AttributeValue = Record<string, unknown>
-
 /**
- * Strict reading of a stream image (DynamoDB JSON) into plain values: S, N, BOOL, NULL, L, M, SS, NS.
- * Throws on anything else, so a garbage image is refused rather than half-read.
+ * A stream record's Keys (DynamoDB JSON) as plain strings: this table's keys are the strings pk and sk,
+ * so any other shape is refused rather than half-read.
  */
-export function unmarshallImage(image: unknown): Record<string, unknown> {
-  if (typeof image !== 'object' || image === null || Array.isArray(image)) throw new Error('the image is not an object')
-  const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(image as Record<string, unknown>)) out[k] = unmarshallValue(v, 0)
-  return out
-}
-
-function unmarshallValue(v: unknown, depth: number): unknown {
-  if (depth > 32) throw new Error('the image nests too deeply')
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('an attribute value is not an object')
-  const entries = Object.entries(v as AttributeValue)
-  if (entries.length !== 1) throw new Error('an attribute value does not have exactly one type')
-  const [type, x] = entries[0]!
-  switch (type) {
-    case 'S':
-      if (typeof x !== 'string') throw new Error('an S value is not a string')
-      return x
-    case 'N': {
-      const n = typeof x === 'string' ? Number(x) : Number.NaN
-      if (!Number.isFinite(n)) throw new Error('an N value is not a number')
-      return n
-    }
-    case 'BOOL':
-      if (typeof x !== 'boolean') throw new Error('a BOOL value is not a boolean')
-      return x
-    case 'NULL':
-      return null
-    case 'L':
-      if (!Array.isArray(x)) throw new Error('an L value is not a list')
-      return x.map((e) => unmarshallValue(e, depth + 1))
-    case 'M':
-      if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new Error('an M value is not a map')
-      return Object.fromEntries(Object.entries(x as Record<string, unknown>).map(([mk, mv]) => [mk, unmarshallValue(mv, depth + 1)]))
-    case 'SS':
-    case 'NS':
-      if (!Array.isArray(x) || !x.every((e) => typeof e === 'string')) throw new Error(`an ${type} value is not a list of strings`)
-      return type === 'SS' ? x : x.map(Number)
-    default:
-      throw new Error(`attribute type ${JSON.stringify(type).slice(0, 16)} is not expected in this table`)
+function readStreamKeys(keys: unknown): { pk: string; sk: string } {
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) throw new Error('the Keys are not an object')
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(keys as Record<string, unknown>)) {
+    if (name !== 'pk' && name !== 'sk') throw new Error(`the Keys name an attribute ${JSON.stringify(name.slice(0, 16))} that is no key of this table`)
+    const entries = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : []
+    if (entries.length !== 1 || entries[0]![0] !== 'S' || typeof entries[0]![1] !== 'string') throw new Error(`the ${name} value is not a DynamoDB string`)
+    out[name] = entries[0]![1]
   }
+  if (out.pk === undefined || out.sk === undefined) throw new Error('the Keys lack pk or sk')
+  return { pk: out.pk, sk: out.sk }
 }
 
-export type StreamImageKind = { kind: 'provider'; provider: DirectoryProvider } | { kind: 'other' } | { kind: 'rejected'; reason: string }
+/** A provider's key as a stream record names it (the table's stream carries keys only). */
+export type StreamProviderKey = { kind: 'provider'; accountId: string; name: string } | { kind: 'other' } | { kind: 'rejected'; reason: string }
 
-/** Whether a stream record's keys name a provider item (others are not this job's business). */
-export function isProviderKey(keys: unknown): boolean | undefined {
+/** Whether a stream record's Keys name a provider item (others are not this job's business), and which. */
+export function providerKeyOf(keys: unknown): StreamProviderKey {
+  let k: { pk: string; sk: string }
   try {
-    const k = unmarshallImage(keys)
-    return typeof k.sk === 'string' ? k.sk.startsWith(PROVIDER_PREFIX) : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** A provider item's NewImage/OldImage as the jobs need it, or why it cannot be one. */
-export function providerFromStreamImage(image: unknown): StreamImageKind {
-  let item: Record<string, unknown>
-  try {
-    item = unmarshallImage(image)
+    k = readStreamKeys(keys)
   } catch (e) {
-    return { kind: 'rejected', reason: `the image is not valid DynamoDB JSON: ${(e as Error).message}` }
+    return { kind: 'rejected', reason: `unreadable Keys: ${(e as Error).message}` }
   }
-  if (typeof item.sk !== 'string' || typeof item.pk !== 'string') return { kind: 'rejected', reason: 'the image has no pk/sk strings' }
-  if (!item.sk.startsWith(PROVIDER_PREFIX)) return { kind: 'other' }
-  const account = ACCOUNT_PK.exec(item.pk)?.[1]
-  const name = item.sk.slice(PROVIDER_PREFIX.length)
-  if (account === undefined) return { kind: 'rejected', reason: 'the provider image\'s pk is not ACCOUNT#<16 digits>' }
-  if (!PROVIDER_NAME.test(name)) return { kind: 'rejected', reason: 'the provider image\'s sk does not end in a provider name' }
-  if (item.accountId !== undefined && item.accountId !== account) return { kind: 'rejected', reason: 'the provider image\'s accountId disagrees with its pk' }
-  if (item.name !== undefined && item.name !== name) return { kind: 'rejected', reason: 'the provider image\'s name disagrees with its sk' }
-  if (!isIssuerUrl(item.issuerUrl)) return { kind: 'rejected', reason: 'the provider image has no valid https issuerUrl' }
+  if (!k.sk.startsWith(PROVIDER_PREFIX)) return { kind: 'other' }
+  const accountId = ACCOUNT_PK.exec(k.pk)?.[1]
+  const name = k.sk.slice(PROVIDER_PREFIX.length)
+  if (accountId === undefined) return { kind: 'rejected', reason: 'the provider\'s pk is not ACCOUNT#<16 digits>' }
+  if (!PROVIDER_NAME.test(name)) return { kind: 'rejected', reason: 'the provider\'s sk does not end in a provider name' }
+  return { kind: 'provider', accountId, name }
+}
+
+export type ProviderRead = { kind: 'provider'; provider: DirectoryProvider } | { kind: 'missing' } | { kind: 'rejected'; reason: string }
+
+/** A provider item as the jobs need it (only PROVIDER_READ_ATTRIBUTES are read), or why it cannot be one. */
+export function providerFromReadItem(accountId: string, name: string, item: Record<string, unknown>): ProviderRead {
+  if (item.pk !== accountPk(accountId) || item.sk !== `${PROVIDER_PREFIX}${name}`) return { kind: 'rejected', reason: 'the item read is not the provider its key names' }
+  if (!isIssuerUrl(item.issuerUrl)) return { kind: 'rejected', reason: 'the provider item has no valid https issuerUrl' }
   const fps = item.fingerprints
   if (fps !== undefined && !(Array.isArray(fps) && fps.every((f) => typeof f === 'string'))) {
-    return { kind: 'rejected', reason: 'the provider image\'s fingerprints are not a list of strings' }
+    return { kind: 'rejected', reason: 'the provider item\'s fingerprints are not a list of strings' }
   }
-  return { kind: 'provider', provider: { accountId: account, name, issuerUrl: item.issuerUrl, fingerprints: normaliseFingerprints((fps as string[] | undefined) ?? []) } }
+  return { kind: 'provider', provider: { accountId, name, issuerUrl: item.issuerUrl, fingerprints: normaliseFingerprints((fps as string[] | undefined) ?? []) } }
 }

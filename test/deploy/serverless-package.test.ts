@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT, run } from '../e2e/support/processes.ts'
 import { readZip } from './zip.ts'
+import { PROVIDER_READ_ATTRIBUTES } from '../../shared/store/provider-directory.ts'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 const SERVERLESS = `${REPO_ROOT}node_modules/.bin/serverless`
@@ -58,7 +59,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(out, { recursive: true, force: true }))
 
 describe('serverless package: the table', () => {
-  it('is on-demand with point-in-time recovery, KMS encryption, TTL on expiresAt, a stream with both images, and the sparse issuer index', () => {
+  it('is on-demand with point-in-time recovery, KMS encryption, TTL on expiresAt, a stream of keys only, and the sparse issuer index', () => {
     const t = R.Table
     expect(t.Type).toBe('AWS::DynamoDB::Table')
     expect(t.Properties).toMatchObject({
@@ -68,7 +69,8 @@ describe('serverless package: the table', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
-      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      // Keys only: the stream's reader (key refresh) never sees an item's attributes, AccessKey secrets included.
+      StreamSpecification: { StreamViewType: 'KEYS_ONLY' },
       DeletionProtectionEnabled: false,
     })
     expect(t.Properties.GlobalSecondaryIndexes).toEqual([{
@@ -288,14 +290,22 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     for (const a of ['dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'ssm:GetParameters']) expect(grants('thumbprintCheck', a), a).toEqual([])
   })
 
-  it('lets key refresh read the stream, query the index, write JWKS copies only, and dead-letter', () => {
+  it('lets key refresh read the stream (keys only), query the index, read a provider\'s issuer and fingerprints, write JWKS copies only, and dead-letter', () => {
     expect(grants('keyRefresh', 'dynamodb:Query')).toEqual([expect.objectContaining({ Resource: indexArn })])
     const stream = statementsOf('keyRefresh').find((s) => actionsOf(s).includes('dynamodb:GetRecords'))!
     expect(actionsOf(stream).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'])
     expect(stream.Resource).toEqual({ 'Fn::GetAtt': ['Table', 'StreamArn'] })
-    for (const a of ['dynamodb:GetItem', 'dynamodb:PutItem']) {
-      expect(grants('keyRefresh', a).map((s) => s.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JWKS#*'] } }])
-    }
+    const jwksCopies = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['JWKS#*'] } }
+    expect(grants('keyRefresh', 'dynamodb:PutItem').map((s) => s.Condition)).toEqual([jwksCopies])
+    // Reads: the JWKS copies, and of a provider (ACCOUNT#), only what providerDirectory.get projects.
+    expect(grants('keyRefresh', 'dynamodb:GetItem').map((s) => s.Condition)).toEqual([
+      jwksCopies,
+      {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCOUNT#*'] },
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PROVIDER_READ_ATTRIBUTES] },
+        StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+      },
+    ])
     expect(grants('keyRefresh', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } })])
     for (const a of ['dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'events:PutEvents']) expect(grants('keyRefresh', a), a).toEqual([])
   })

@@ -44,10 +44,7 @@ beforeAll(async () => {
   // The INSERT sample, for this table's account and the local IdP.
   insert = sample('dynamodb-stream-provider-insert.json')
   const d = insert.Records[0].dynamodb
-  d.Keys.pk.S = d.NewImage.pk.S = `ACCOUNT#${accountId}`
-  d.NewImage.accountId.S = accountId
-  d.NewImage.issuerUrl.S = idp.issuer
-  d.NewImage.fingerprints.L = [{ S: pki.intermediate.sha1 }]
+  d.Keys.pk.S = `ACCOUNT#${accountId}`
   d.ApproximateCreationDateTime = Math.floor(Date.now() / 1000)
 
   process.env.TABLE_NAME = tableName
@@ -83,11 +80,11 @@ describe('functions/key-refresh.ts refuses bad input without touching the IdP or
     const good = modify.Records[0]
     const garbage = JSON.parse(JSON.stringify(good))
     garbage.dynamodb.SequenceNumber = '4421584600000000017450439093'
-    garbage.dynamodb.NewImage = { pk: { S: 'x' }, sk: { S: 'OIDCPROVIDER#TestOIDCProvider' }, issuerUrl: { S: 'ftp://nope' } }
-    const unchanged = JSON.parse(JSON.stringify(good))
-    unchanged.dynamodb.SequenceNumber = '4421584600000000017450439094'
-    unchanged.dynamodb.NewImage = unchanged.dynamodb.OldImage
-    const result = await handler({ Records: [garbage, unchanged] }, {})
+    garbage.dynamodb.Keys = { pk: { S: 'x' }, sk: { S: 'OIDCPROVIDER#TestOIDCProvider' } }
+    // The sample's account has no provider in this table: deleted since, nothing to do.
+    const gone = JSON.parse(JSON.stringify(good))
+    gone.dynamodb.SequenceNumber = '4421584600000000017450439094'
+    const result = await handler({ Records: [garbage, gone] }, {})
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: '4421584600000000017450439093' }] })
     expect(await tableItems()).toBe(items)
   })

@@ -1,13 +1,13 @@
 // The sparse issuer index the background jobs read, on DynamoDB Local: created with the table, added to a
 // table made before it, holding providers (and their guards and health records) of every account and
-// nothing else; and the strict reading of provider images from the table's stream.
+// nothing else; the strict reading of the provider keys the table's stream names, and the read by key.
 import { randomBytes } from 'node:crypto'
 import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb'
-import { ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { startDynamoDbLocal } from '../../local/dynamodb-local.ts'
 import { ensureTable } from '../../shared/store/create-table.ts'
-import { ISSUER_INDEX, providerFromStreamImage, unmarshallImage } from '../../shared/store/provider-directory.ts'
+import { ISSUER_INDEX, PROVIDER_READ_ATTRIBUTES, providerKeyOf } from '../../shared/store/provider-directory.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { createDocumentClient } from '../../shared/store/table.ts'
 import { createTestTable } from '../support/store.ts'
@@ -80,34 +80,52 @@ async function addToOldTable(endpoint: string) {
   expect(index).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] } })
 }
 
-describe('provider images from the stream', () => {
-  const image = {
-    pk: { S: 'ACCOUNT#1234567890123456' },
-    sk: { S: 'OIDCPROVIDER#ci' },
-    accountId: { S: '1234567890123456' },
-    name: { S: 'ci' },
-    issuerUrl: { S: 'https://idp.example.com' },
-    fingerprints: { L: [{ S: fp('A') }, { S: 'not-a-fingerprint' }] },
-    version: { N: '3' },
-    flags: { M: { on: { BOOL: true }, none: { NULL: true }, tags: { SS: ['x'] } } },
-  }
+describe('providers named by the table stream (keys only)', () => {
+  const keys = { pk: { S: 'ACCOUNT#1234567890123456' }, sk: { S: 'OIDCPROVIDER#ci' } }
 
-  it('reads a provider (fingerprints normalised) and tells other items apart', () => {
-    expect(providerFromStreamImage(image)).toEqual({ kind: 'provider', provider: { accountId: '1234567890123456', name: 'ci', issuerUrl: 'https://idp.example.com', fingerprints: [fp('a')] } })
-    expect(providerFromStreamImage({ pk: { S: 'NONCE#x' }, sk: { S: 'NONCE' } })).toEqual({ kind: 'other' })
-    expect(unmarshallImage(image).flags).toEqual({ on: true, none: null, tags: ['x'] })
+  it('reads a provider\'s key, and tells other items apart', () => {
+    expect(providerKeyOf(keys)).toEqual({ kind: 'provider', accountId: '1234567890123456', name: 'ci' })
+    expect(providerKeyOf({ pk: { S: 'NONCE#x' }, sk: { S: 'NONCE' } })).toEqual({ kind: 'other' })
+    expect(providerKeyOf({ pk: { S: 'AK#LTAIabc' }, sk: { S: 'AK' } })).toEqual({ kind: 'other' })
   })
 
   it.each([
     ['not an object', 'x'],
-    ['a value with two types', { ...image, name: { S: 'ci', N: '1' } }],
-    ['a binary value', { ...image, blob: { B: 'AAAA' } }],
-    ['a number that is not one', { ...image, version: { N: 'three' } }],
-    ['an account pk that is not 16 digits', { ...image, pk: { S: 'ACCOUNT#12' } }],
-    ['a name that disagrees with the key', { ...image, name: { S: 'other' } }],
-    ['an http issuer', { ...image, issuerUrl: { S: 'http://idp.example.com' } }],
-    ['fingerprints that are not a list', { ...image, fingerprints: { S: fp('a') } }],
-  ])('refuses %s', (_name, bad) => {
-    expect(providerFromStreamImage(bad)).toMatchObject({ kind: 'rejected', reason: expect.any(String) })
+    ['a list', [keys.pk, keys.sk]],
+    ['a value with two types', { ...keys, sk: { S: 'OIDCPROVIDER#ci', N: '1' } }],
+    ['a number key', { ...keys, pk: { N: '1' } }],
+    ['an attribute that is no key', { ...keys, issuerUrl: { S: 'https://idp.example.com' } }],
+    ['no sk', { pk: keys.pk }],
+    ['an account pk that is not 16 digits', { ...keys, pk: { S: 'ACCOUNT#12' } }],
+    ['a provider name that is not one', { ...keys, sk: { S: 'OIDCPROVIDER#a b' } }],
+  ])('refuses Keys with %s', (_name, bad) => {
+    expect(providerKeyOf(bad)).toMatchObject({ kind: 'rejected', reason: expect.any(String) })
+  })
+
+  it('reads the provider by key, its issuer and fingerprints only, strongly consistently', async () => {
+    const { endpoint, tableName } = await createTestTable('by-key')
+    const stores = openStores({ tableName, region: 'us-east-1', dynamodbEndpoint: endpoint })
+    const sent: Record<string, unknown>[] = []
+    stores.documentClient.middlewareStack.add((next) => async (args) => {
+      sent.push(args.input as Record<string, unknown>)
+      return next(args)
+    }, { step: 'initialize' })
+    const account = '4444444444444444'
+    const now = Date.now()
+    await stores.accounts.createAccountWithKey(account, { accessKeyId: `LTAI${account}`, secret: 's'.repeat(30), status: 'Active', operator: false }, now)
+    await stores.providers.create({ accountId: account, name: 'ci', issuerUrl: 'https://one.example.com', fingerprints: [fp('A')], clientIds: ['sts.aliyuncs.com'], issuanceLimitTime: 12, description: 'secret-free, but not needed', createdAt: now, updatedAt: now, version: 1 })
+    sent.length = 0
+    expect(await stores.providerDirectory.get(account, 'ci')).toEqual({ kind: 'provider', provider: { accountId: account, name: 'ci', issuerUrl: 'https://one.example.com', fingerprints: [fp('a')] } })
+    // What the request names is what the key-refresh role's dynamodb:Attributes grant allows (serverless.yml).
+    expect(sent).toHaveLength(1)
+    const input = sent[0] as { ConsistentRead: boolean; ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> }
+    expect(input.ConsistentRead).toBe(true)
+    expect(input.ProjectionExpression.split(', ').map((n) => input.ExpressionAttributeNames[n]).sort()).toEqual([...PROVIDER_READ_ATTRIBUTES].sort())
+    expect(await stores.providerDirectory.get(account, 'gone')).toEqual({ kind: 'missing' })
+    // A provider item that is not one (written past the service): refused, not half-read.
+    await stores.documentClient.send(new PutCommand({ TableName: tableName, Item: { pk: `ACCOUNT#${account}`, sk: 'OIDCPROVIDER#bad', issuerUrl: 'http://one.example.com', fingerprints: [] } }))
+    expect(await stores.providerDirectory.get(account, 'bad')).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('issuerUrl') })
+    await stores.documentClient.send(new PutCommand({ TableName: tableName, Item: { pk: `ACCOUNT#${account}`, sk: 'OIDCPROVIDER#odd', issuerUrl: 'https://one.example.com', fingerprints: 'abc' } }))
+    expect(await stores.providerDirectory.get(account, 'odd')).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('fingerprints') })
   })
 })

@@ -3,7 +3,7 @@
 // processed, and none of it writes to the table.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { KeyRefresher } from '../../shared/services/key-refresh.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
 import { startTestService, type TestService } from '../support/service.ts'
@@ -30,16 +30,15 @@ beforeAll(async () => {
   idp = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk] })
   svc = await startTestService({ env: { ALLOW_PRIVATE_ISSUERS: 'true' } })
   await registerProvider(svc, { account: svc.root.AccountId, name: 'ci', issuer: idp.issuer, fingerprints: [pki.intermediate.sha1] })
+  // The stream carries keys only: the record names the provider, which key refresh reads from the table.
   const insert = sample('dynamodb-stream-provider-insert.json')
   goodRecord = insert.Records[0]
   const d = goodRecord.dynamodb
-  d.Keys.pk.S = d.NewImage.pk.S = `ACCOUNT#${svc.root.AccountId}`
-  d.NewImage.accountId.S = svc.root.AccountId
-  d.Keys.sk.S = d.NewImage.sk.S = 'OIDCPROVIDER#ci'
-  d.NewImage.name.S = 'ci'
-  d.NewImage.issuerUrl.S = idp.issuer
-  d.NewImage.fingerprints.L = [{ S: pki.intermediate.sha1 }]
+  d.Keys.pk.S = `ACCOUNT#${svc.root.AccountId}`
+  d.Keys.sk.S = 'OIDCPROVIDER#ci'
   d.ApproximateCreationDateTime = Math.floor(Date.now() / 1000)
+  // A provider item the service would never write (an http issuer), put past it.
+  await svc.stores.documentClient.send(new PutCommand({ TableName: svc.stores.table.table.getName(), Item: { pk: `ACCOUNT#${svc.root.AccountId}`, sk: 'OIDCPROVIDER#corrupt', issuerUrl: 'http://idp.example.com', fingerprints: [] } }))
 })
 beforeEach(() => {
   logger = recordingLogger()
@@ -79,7 +78,7 @@ describe('key refresh refuses malformed EventBridge events', () => {
 })
 
 describe('key refresh reports bad stream records per record', () => {
-  it('fails exactly the bad records, processes the good one, and ignores other items and deletions', async () => {
+  it('fails exactly the bad records, processes the good one, and ignores other items, deletions and deleted providers', async () => {
     let seq = 100
     const rec = (mutate: (r: Record<string, any>) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       const r = clone(goodRecord)
@@ -89,30 +88,31 @@ describe('key refresh reports bad stream records per record', () => {
     }
     const good = rec(() => {})
     const notDynamo = rec((r) => { r.eventSource = 'aws:kinesis' })
-    const garbageImage = rec((r) => { r.dynamodb.NewImage.issuerUrl = { N: 'not a number' } })
-    const unknownType = rec((r) => { r.dynamodb.NewImage.description = { B: 'AAAA' } })
-    const noIssuer = rec((r) => { delete r.dynamodb.NewImage.issuerUrl })
-    const badFingerprints = rec((r) => { r.dynamodb.NewImage.fingerprints = { S: 'abc' } })
-    const noImage = rec((r) => { delete r.dynamodb.NewImage })
-    const wrongAccount = rec((r) => { r.dynamodb.NewImage.accountId = { S: '9999999999999999' } })
+    const numberKey = rec((r) => { r.dynamodb.Keys.pk = { N: '1' } })
+    const twoTypes = rec((r) => { r.dynamodb.Keys.sk = { S: 'OIDCPROVIDER#ci', B: 'AAAA' } })
+    const extraKey = rec((r) => { r.dynamodb.Keys.issuerUrl = { S: idp.issuer } })
+    const noSk = rec((r) => { delete r.dynamodb.Keys.sk })
+    const shortAccount = rec((r) => { r.dynamodb.Keys.pk = { S: 'ACCOUNT#12' } })
+    const badName = rec((r) => { r.dynamodb.Keys.sk = { S: 'OIDCPROVIDER#a b' } })
+    const corrupt = rec((r) => { r.dynamodb.Keys.sk = { S: 'OIDCPROVIDER#corrupt' } })
     const unknownEvent = rec((r) => { r.eventName = 'UPSERT' })
     const noKeys = rec((r) => { r.dynamodb.Keys = 'pk' })
-    const noSequence = rec((r) => { delete r.dynamodb.SequenceNumber; r.dynamodb.NewImage = 7 })
-    const nonce = rec((r) => {
-      r.dynamodb.Keys = { pk: { S: 'NONCE#LTAIabc#n1' }, sk: { S: 'NONCE' } }
-      r.dynamodb.NewImage = { pk: { S: 'NONCE#LTAIabc#n1' }, sk: { S: 'NONCE' }, expiresAt: { N: '1' } }
-    })
-    const removal = rec((r) => { r.eventName = 'REMOVE'; r.dynamodb.OldImage = r.dynamodb.NewImage; delete r.dynamodb.NewImage })
-    const batch = { Records: [notDynamo, garbageImage, 'not a record', good, unknownType, noIssuer, badFingerprints, noImage, wrongAccount, unknownEvent, noKeys, noSequence, nonce, removal] }
+    const noSequence = rec((r) => { delete r.dynamodb.SequenceNumber; r.dynamodb.Keys = 7 })
+    const nonce = rec((r) => { r.dynamodb.Keys = { pk: { S: 'NONCE#LTAIabc#n1' }, sk: { S: 'NONCE' } } })
+    const removal = rec((r) => { r.eventName = 'REMOVE' })
+    // A provider deleted since the record: nothing to refresh, nothing to fail.
+    const gone = rec((r) => { r.eventName = 'MODIFY'; r.dynamodb.Keys.sk = { S: 'OIDCPROVIDER#gone' } })
+    const batch = { Records: [notDynamo, numberKey, 'not a record', good, twoTypes, extraKey, noSk, shortAccount, badName, corrupt, unknownEvent, noKeys, noSequence, nonce, removal, gone] }
 
     const result = await refresher.handleStream(batch)
-    const bad = [notDynamo, garbageImage, unknownType, noIssuer, badFingerprints, noImage, wrongAccount, unknownEvent, noKeys]
+    const bad = [notDynamo, numberKey, twoTypes, extraKey, noSk, shortAccount, badName, corrupt, unknownEvent, noKeys]
     expect(result.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(bad.map((r) => r.dynamodb.SequenceNumber).sort())
     // Every refusal is logged with its reason (the two without a sequence number included).
     const refusals = logger.find('stream record rejected')
     expect(refusals).toHaveLength(bad.length + 2)
     expect(refusals.every((l) => typeof l.fields.reason === 'string' && (l.fields.reason as string).length > 0)).toBe(true)
-    expect(refusals.map((l) => l.fields.reason)).toContainEqual(expect.stringContaining('not valid DynamoDB JSON'))
+    expect(refusals.map((l) => l.fields.reason)).toContainEqual(expect.stringContaining('unreadable Keys'))
+    expect(refusals.map((l) => l.fields.reason)).toContainEqual(expect.stringContaining('no valid https issuerUrl'))
     // The good record was processed all the same: exactly one copy, for its issuer.
     const items = await jwksItems()
     expect(items).toHaveLength(1)
@@ -141,14 +141,14 @@ describe('key refresh of a stream batch', () => {
     const slow = await Promise.all([0, 1, 2].map((i) => startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: `/slow-${i}` })))
     try {
       for (const s of slow) s.route(s.discoveryPath, { mode: 'hang' })
-      const records = slow.map((s, i) => {
+      const now = Date.now()
+      const records = await Promise.all(slow.map(async (s, i) => {
+        await svc.stores.providers.create({ accountId: svc.root.AccountId, name: `slow${i}`, issuerUrl: s.issuer, fingerprints: [pki.intermediate.sha1], clientIds: ['sts.aliyuncs.com'], issuanceLimitTime: 12, description: '', createdAt: now, updatedAt: now, version: 1 })
         const r = clone(goodRecord)
-        r.dynamodb.NewImage.issuerUrl.S = s.issuer
-        r.dynamodb.Keys.sk.S = r.dynamodb.NewImage.sk.S = `OIDCPROVIDER#slow${i}`
-        r.dynamodb.NewImage.name.S = `slow${i}`
+        r.dynamodb.Keys.sk.S = `OIDCPROVIDER#slow${i}`
         r.dynamodb.SequenceNumber = String(900 + i)
         return r
-      })
+      }))
       const batch = refresher.handleStream({ Records: records })
       // Each IdP holds its request for the whole fetch budget (5 s): one issuer after another, the second
       // would not be asked before the first gave up.

@@ -14,6 +14,7 @@ import { loadConfig } from '../../shared/config.ts'
 import { createLogger } from '../../shared/log.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
 import { startTestService, testTokenKeys, type TestService } from '../support/service.ts'
+import { newRecordsFor, tableStreamRecords } from '../support/table-stream.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 import { exchange, idToken, recordingLogger, registerProvider } from '../health/support.ts'
 
@@ -107,40 +108,56 @@ describe('key rotation', () => {
     }
   })
 
-  it('the table stream: a new provider stores its issuer\'s keys; a description change does not refetch; a new fingerprint does', async () => {
+  it('the table stream as DynamoDB Local writes it: keys only; a new provider stores its issuer\'s keys; a description change fetches nothing; fingerprints of a new CA do', async () => {
     const key = makeSigningKey('stream-k')
     const other = await startHttpsIdp({ pki, keys: [key.jwk], issuerPath: '/stream' })
+    const newCa = await createTestPki('rotation-new-ca')
+    // Real time: the records' ApproximateCreationDateTime is DynamoDB Local's clock.
+    const streamLogger = recordingLogger()
+    const streamed = new KeyRefresher({ ...svc.stores, logger: streamLogger }, { fetchOptions: { ca: [pki.root.certPem, newCa.root.certPem], allowPrivate: true } })
+    const table = svc.stores.table.table.getName()
+    const seen = new Set<string>()
+    const records = () => newRecordsFor(table, 'OIDCPROVIDER#streamed', seen)
     try {
       await registerProvider(svc, { account, name: 'streamed', issuer: other.issuer, fingerprints: [pki.intermediate.sha1] })
-      const insert = sample('dynamodb-stream-provider-insert.json')
-      const record = insert.Records[0]
-      const image = record.dynamodb.NewImage
-      for (const img of [image, record.dynamodb.Keys]) img.pk.S = `ACCOUNT#${account}`
-      image.sk.S = record.dynamodb.Keys.sk.S = 'OIDCPROVIDER#streamed'
-      image.name.S = 'streamed'
-      image.accountId.S = account
-      image.issuerUrl.S = other.issuer
-      image.fingerprints.L = [{ S: pki.intermediate.sha1 }]
-      record.dynamodb.ApproximateCreationDateTime = Math.floor(now.getTime() / 1000)
-      expect(await refresher.handleStream(insert)).toEqual({ batchItemFailures: [] })
+      const insert = await records()
+      expect(insert.map((r) => r.eventName)).toEqual(['INSERT'])
+      // Keys only: no attribute of the item (of any item: AccessKey secrets included) is in the stream.
+      expect(insert[0]!.dynamodb).toMatchObject({ StreamViewType: 'KEYS_ONLY', Keys: { pk: { S: `ACCOUNT#${account}` }, sk: { S: 'OIDCPROVIDER#streamed' } } })
+      expect(Object.keys(insert[0]!.dynamodb).filter((k) => k.endsWith('Image'))).toEqual([])
+      expect((await tableStreamRecords(table)).every((r) => r.dynamodb.NewImage === undefined && r.dynamodb.OldImage === undefined)).toBe(true)
+      expect(await streamed.handleStream({ Records: insert })).toEqual({ batchItemFailures: [] })
       expect((await svc.stores.jwksCopies.get(other.issuer))?.keyIds).toEqual(['stream-k'])
       expect(other.requests(other.jwksPath)).toBe(1)
 
-      // MODIFY of the description only: nothing to refresh.
-      const modify = sample('dynamodb-stream-provider-modify.json')
-      const m = modify.Records[0].dynamodb
-      for (const img of [m.NewImage, m.OldImage]) Object.assign(img, JSON.parse(JSON.stringify(image)))
-      m.Keys = record.dynamodb.Keys
-      m.NewImage.description = { S: 'changed' }
-      advance(5_000)
-      m.ApproximateCreationDateTime = Math.floor(now.getTime() / 1000)
-      expect(await refresher.handleStream(modify)).toEqual({ batchItemFailures: [] })
+      // A description change: the stored copy still vouches for the provider's fingerprints.
+      expect((await svc.call('UpdateOIDCProvider', '2019-08-15', { OIDCProviderName: 'streamed', NewDescription: 'changed' })).status).toBe(200)
+      const describe = await records()
+      expect(describe.map((r) => r.eventName)).toEqual(['MODIFY'])
+      expect(await streamed.handleStream({ Records: describe })).toEqual({ batchItemFailures: [] })
       expect(other.requests(other.jwksPath)).toBe(1)
+      expect(streamLogger.find('JWKS copy already current')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ vouchesFor: [expect.objectContaining({ name: 'streamed' })] }) })])
 
-      // MODIFY adding a fingerprint: refreshed.
-      m.NewImage.fingerprints = { L: [{ S: pki.intermediate.sha1 }, { S: pki.root.sha1 }] }
-      expect(await refresher.handleStream(modify)).toEqual({ batchItemFailures: [] })
+      // The IdP moves to a new CA and the operator swaps the fingerprint: the copy's chains hold none of
+      // the provider's fingerprints now, so it is fetched again, over the new chain.
+      other.usePki(newCa)
+      expect((await svc.call('AddFingerprintToOIDCProvider', '2019-08-15', { OIDCProviderName: 'streamed', Fingerprint: newCa.intermediate.sha1 })).status).toBe(200)
+      expect((await svc.call('RemoveFingerprintFromOIDCProvider', '2019-08-15', { OIDCProviderName: 'streamed', Fingerprint: pki.intermediate.sha1 })).status).toBe(200)
+      const swap = await records()
+      expect(swap.map((r) => r.eventName)).toEqual(['MODIFY', 'MODIFY'])
+      expect(await streamed.handleStream({ Records: swap })).toEqual({ batchItemFailures: [] })
       expect(other.requests(other.jwksPath)).toBe(2)
+      expect((await svc.stores.jwksCopies.get(other.issuer))?.copy.jwksChain.map((c) => c.sha1)).toContain(newCa.intermediate.sha1)
+      // Delivered again, the same records find the copy current.
+      expect(await streamed.handleStream({ Records: swap })).toEqual({ batchItemFailures: [] })
+      expect(other.requests(other.jwksPath)).toBe(2)
+
+      // Deleted: the REMOVE needs nothing, and a late MODIFY names a provider that is gone.
+      expect((await svc.call('DeleteOIDCProvider', '2019-08-15', { OIDCProviderName: 'streamed' })).status).toBe(200)
+      const removal = await records()
+      expect(removal.map((r) => r.eventName)).toEqual(['REMOVE'])
+      expect(await streamed.handleStream({ Records: [...removal, ...describe] })).toEqual({ batchItemFailures: [] })
+      expect(other.requests(other.jwksPath) + other.requests(other.discoveryPath)).toBe(4)
     } finally {
       await other.close()
     }
