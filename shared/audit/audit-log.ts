@@ -23,7 +23,15 @@ export interface AuditRecord {
   sourceIp: string
   outcome: 'Success' | 'Failure'
   errorCode?: string
+  /**
+   * Why a refusal happened, where the caller is told less (the trust policy's verdict: which statement
+   * or condition refused the token is the operator's to know, not the token holder's).
+   */
+  reason?: string
 }
+
+/** A reason is cut to this many characters in the log line and the table. */
+export const MAX_AUDIT_REASON_LENGTH = 512
 
 export interface AuditSinkOptions {
   logger: Logger
@@ -66,6 +74,7 @@ export class AuditSink {
       sourceIp: r.sourceIp,
       outcome: r.outcome,
       errorCode: r.errorCode,
+      reason: r.reason?.slice(0, MAX_AUDIT_REASON_LENGTH),
     })
     if (!this.opts.store) return
     if (this.buffer.length + this.queued >= (this.opts.maxBuffered ?? 10_000)) {
@@ -113,7 +122,7 @@ export class AuditSink {
 /** The message of an audit line: what the log subscriber selects (`{ $.msg = "audit" }`). */
 export const AUDIT_MESSAGE = 'audit'
 
-const OPTIONAL_FIELDS = ['providerArn', 'roleArn', 'sessionName', 'sub', 'jti', 'errorCode'] as const
+const OPTIONAL_FIELDS = ['providerArn', 'roleArn', 'sessionName', 'sub', 'jti', 'errorCode', 'reason'] as const
 
 /**
  * The record an audit log line carries (the line AuditSink.record writes), or undefined for any other

@@ -233,6 +233,11 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind): Policy
     fail(at(location, 'Principal'), `not allowed in a ${kind} policy`)
   }
 
+  if (kind === 'trust') {
+    // A trust policy applies to the role that holds it: a Resource there would look like a narrowing
+    // that nothing enforces (IAM refuses it in trust policies too).
+    for (const key of ['Resource', 'NotResource'] as const) if (has(key)) fail(at(location, key), 'not allowed in a trust policy (it applies to the role that holds it)')
+  }
   if (has('Resource') && has('NotResource')) fail(location, 'must contain only one of Resource or NotResource')
   let resourceElement: ResourceElement = {}
   if (has('Resource') || has('NotResource')) {
@@ -242,7 +247,6 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind): Policy
     )
     resourceElement = resourceKey === 'Resource' ? { Resource: resources } : { NotResource: resources }
   } else if (kind !== 'trust') {
-    // Trust policies apply to the role that holds them, so they need no Resource.
     fail(location, 'must contain Resource or NotResource')
   }
 

@@ -107,23 +107,20 @@ function actionApplies(statement: PolicyStatement, actions: readonly string[]): 
 }
 
 function resourceApplies(statement: PolicyStatement, resource: string): boolean {
-  if (statement.Resource !== undefined) return statement.Resource.some((p) => resourceMatches(p, resource))
-  if (statement.NotResource !== undefined) return !statement.NotResource.some((p) => resourceMatches(p, resource))
-  return true
+  const patterns = statement.Resource ?? statement.NotResource
+  if (patterns === undefined) return true
+  // Role names are case-insensitive and a role's ARN carries its name lower-cased (validation/ram-rules.ts
+  // roleArn), so against a role's ARN every pattern is compared lower-cased: whatever its shape
+  // (`acs:ram::<id>:role/Name`, `acs:*:*:*:role/Name`, `*/Name`), a Deny or an Allow written with the
+  // name's own capitals covers the role. The rest of such an ARN is lower-case already. Other
+  // resources match case-sensitively.
+  const fold = ROLE_ARN.test(resource)
+  const named = patterns.some((p) => matchWildcard(fold ? p.toLowerCase() : p, resource, LITERAL_STAR))
+  return statement.Resource !== undefined ? named : !named
 }
 
 const LITERAL_STAR = { literalStarInValue: true } as const
-const RAM_ROLE_PATTERN = /^(acs:ram:[^:]*:[^:]*:role\/)(.*)$/
-
-/**
- * Resources match case-sensitively, but role names are case-insensitive and a role's ARN carries its
- * name lower-cased (validation/ram-rules.ts roleArn): a pattern's role name is compared lower-cased
- * too, so a Deny (or an Allow) written with the name's own capitals covers the role.
- */
-function resourceMatches(pattern: string, resource: string): boolean {
-  const role = pattern.includes(':role/') ? RAM_ROLE_PATTERN.exec(pattern) : null
-  return matchWildcard(role === null ? pattern : `${role[1]}${role[2]!.toLowerCase()}`, resource, LITERAL_STAR)
-}
+const ROLE_ARN = /^acs:ram::\d*:role\//
 
 // ---------------------------------------------------------------------------------------------
 // Trust

@@ -54,6 +54,7 @@ const listAuditEvents = define({
           RequestId: r.requestId,
           Outcome: r.outcome,
           ...(r.errorCode ? { ErrorCode: r.errorCode } : {}),
+          ...(r.reason ? { Reason: r.reason } : {}),
           ...(r.providerArn ? { OIDCProviderArn: r.providerArn } : {}),
           ...(r.roleArn ? { RoleArn: r.roleArn } : {}),
           ...(r.sessionName ? { RoleSessionName: r.sessionName } : {}),

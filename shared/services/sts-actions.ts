@@ -105,6 +105,8 @@ interface ExchangeFacts {
   sessionName?: string
   sub?: string
   jti?: string
+  /** The trust policy's verdict on a refused token (for the operator: the caller is not told). */
+  reason?: string
 }
 
 /** Every parameter that passes its own check, whatever the others are (for the record of a refused request). */
@@ -163,7 +165,10 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
   if (!role) throw new ApiError('EntityNotExist.Role', `The role not exists: ${input.roleArn}. `)
   const trust = evaluateTrust(role.trust, { providerArn, claims: claims as VerifiedClaims & { iss: string; sub: string; aud: string[] }, now, sourceIp })
   if (trust.decision !== 'Allow') {
-    throw new ApiError('AuthenticationFail.NoPermission', `There is no permission: the trust policy of the role does not allow this token (${trust.reason}).`)
+    // Which statement or condition refused the token tells its holder what to change: the operator
+    // reads it in the audit record (ListAuditEvents Reason), the caller gets the bare refusal.
+    facts.reason = trust.reason
+    throw new ApiError('AuthenticationFail.NoPermission', 'There is no permission: the trust policy of the role does not allow this token.')
   }
 
   const durationSeconds = input.durationSeconds ?? Math.min(3600, role.maxSessionDuration)

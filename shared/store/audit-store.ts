@@ -6,7 +6,7 @@
 
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { Entity, QueryCommand, item, number, string } from 'dynamodb-toolbox'
-import type { AuditRecord } from '../audit/audit-log.ts'
+import { type AuditRecord, MAX_AUDIT_REASON_LENGTH } from '../audit/audit-log.ts'
 import type { StoreTable } from './table.ts'
 import { ApiError } from '../errors.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
@@ -38,6 +38,7 @@ export class AuditStore {
         sourceIp: string(),
         outcome: string().enum('Success', 'Failure'),
         errorCode: string().optional(),
+        reason: string().optional(),
         expiresAt: number(),
       }),
       computeKey: ({ accountId, day, at }) => ({ pk: auditPk(accountId, day), sk: at }),
@@ -104,6 +105,7 @@ export class AuditStore {
     if (r.sub !== undefined) out.sub = r.sub.slice(0, 256)
     if (r.jti !== undefined) out.jti = r.jti.slice(0, 128)
     if (r.errorCode !== undefined) out.errorCode = r.errorCode
+    if (r.reason !== undefined) out.reason = r.reason.slice(0, MAX_AUDIT_REASON_LENGTH)
     return out
   }
 

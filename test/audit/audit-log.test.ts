@@ -111,7 +111,7 @@ describe('AuditSink', () => {
   })
 
   it('writes one JSON object per line whose members are level, msg and exactly the record, each once', () => {
-    for (const r of [rec(4), rec(5), { time: 1, requestId: 'R', accountId: 'unknown', sourceIp: '::1', outcome: 'Failure' as const }]) {
+    for (const r of [rec(4), rec(5), rec(7, { errorCode: 'AuthenticationFail.NoPermission', reason: 'Statement[1]: Deny applies' }), { time: 1, requestId: 'R', accountId: 'unknown', sourceIp: '::1', outcome: 'Failure' as const }]) {
       const lines: string[] = []
       new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(r)
       const parsed = JSON.parse(lines[0]!)
@@ -122,10 +122,10 @@ describe('AuditSink', () => {
     expect(() => createLogger('info', () => {}).record('audit', { msg: 'other' })).toThrow(/level or msg/)
   })
 
-  it('bounds claim values in the line: sub to 256 characters, jti to 128', () => {
+  it('bounds claim values in the line: sub to 256 characters, jti to 128; and a reason to 512', () => {
     const lines: string[] = []
-    new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(rec(3, { sub: 's'.repeat(5000), jti: 'j'.repeat(5000) }))
+    new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(rec(3, { sub: 's'.repeat(5000), jti: 'j'.repeat(5000), reason: 'r'.repeat(5000) }))
     const line = JSON.parse(lines[0]!)
-    expect([line.sub.length, line.jti.length]).toEqual([256, 128])
+    expect([line.sub.length, line.jti.length, line.reason.length]).toEqual([256, 128, 512])
   })
 })

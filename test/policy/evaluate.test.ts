@@ -102,6 +102,13 @@ describe('evaluatePolicies', () => {
     expect(evaluatePolicies([guarded], request('ram:DeleteRole', `acs:ram::${ACCOUNT}:role/prodadmin2`)).decision).toBe('Allow')
     const notResource = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetRole', NotResource: `acs:ram::${ACCOUNT}:role/Prod*` }] })
     expect(evaluatePolicies([notResource], request('ram:GetRole', prodAdmin)).decision).toBe('ImplicitDeny')
+    // Whatever the pattern's shape: the role ARN decides, not the pattern's prefix.
+    for (const pattern of ['acs:*:*:*:role/ProdAdmin', `acs:ram::${ACCOUNT}:*/ProdAdmin`, 'acs:ram::*:*role/ProdAdmin', `acs:*:*:${ACCOUNT}:role/Prod*`]) {
+      const deny = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:*', Resource: '*' }, { Effect: 'Deny', Action: 'ram:DeleteRole', Resource: pattern }] })
+      expect(evaluatePolicies([deny], request('ram:DeleteRole', prodAdmin)).decision, pattern).toBe('ExplicitDeny')
+      const allowAllBut = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:*', NotResource: pattern }] })
+      expect(evaluatePolicies([allowAllBut], request('ram:DeleteRole', prodAdmin)).decision, pattern).toBe('ImplicitDeny')
+    }
     // Other resources stay case-sensitive.
     const policyRes = permission({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetPolicy', Resource: `acs:ram::${ACCOUNT}:policy/ReadOnly` }] })
     expect(evaluatePolicies([policyRes], request('ram:GetPolicy', `acs:ram::${ACCOUNT}:policy/readonly`)).decision).toBe('ImplicitDeny')

@@ -262,6 +262,8 @@ describe('caches between exchanges', () => {
       now = new Date('2026-12-01T08:00:00Z') // a day of its own in the audit table (after the other tests' days: the rate limiter's clock only moves forward)
       const denied = await exchange({ OIDCToken: idToken({ sub: 'repo:other-org/app:ref:refs/heads/main', jti: 'denied-jti' }) })
       expect(denied.body.Code).toBe('AuthenticationFail.NoPermission')
+      // The token's holder is not told which statement or condition refused it; the operator is (below).
+      expect(denied.body.Message).toBe('There is no permission: the trust policy of the role does not allow this token.')
       const badDuration = await exchange({ OIDCToken: idToken({ jti: 'bad-duration' }), DurationSeconds: '5', RoleSessionName: 'short-lived' })
       expect(badDuration.body.Code).toBe('InvalidParameter.DurationSeconds')
       // Refused while the request is read (a parameter given twice): the action never ran.
@@ -286,7 +288,15 @@ describe('caches between exchanges', () => {
 
       const rows = (await svc.call('ListAuditEvents', '2026-11-01', { Date: '2026-12-01', MaxItems: 100 })).body.AuditEvents.AuditEvent as Array<Record<string, string>>
       const roleArn = `acs:ram::${account}:role/deployer`
-      expect(rows.find((r) => r.ErrorCode === 'AuthenticationFail.NoPermission')).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn, RoleSessionName: 'build-42', Subject: 'repo:other-org/app:ref:refs/heads/main', TokenId: 'denied-jti' })
+      expect(rows.find((r) => r.ErrorCode === 'AuthenticationFail.NoPermission')).toMatchObject({
+        Outcome: 'Failure',
+        RoleArn: roleArn,
+        RoleSessionName: 'build-42',
+        Subject: 'repo:other-org/app:ref:refs/heads/main',
+        TokenId: 'denied-jti',
+        Reason: expect.stringMatching(/^no Allow statement applies: Statement\[0\]: condition String\w+ oidc:sub not satisfied$/),
+      })
+      expect(rows.filter((r) => r.Reason !== undefined)).toHaveLength(1)
       // The token was not verified: nothing of it is recorded, but the parameters that were valid are.
       const bad = rows.find((r) => r.ErrorCode === 'InvalidParameter.DurationSeconds')
       expect(bad).toMatchObject({ Outcome: 'Failure', RoleArn: roleArn, RoleSessionName: 'short-lived' })
