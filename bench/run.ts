@@ -26,8 +26,9 @@ const wanted = (suite: string) => (only ? only.includes(suite) : suite !== 'soak
 const settings = {
   rounds: quick ? 3 : 7,
   // The proxy suite's ratio is the target most exposed to the shared machine's noise (per-round ratios
-  // spread over ±25 %): more rounds, so that its median moves less between runs.
-  proxyRounds: quick ? 3 : 15,
+  // spread over ±25 %): more rounds, so that its median moves less between runs. A multiple of its 4
+  // kinds, so that the balanced order (bench/lib/stats.ts balancedOrder) completes its blocks.
+  proxyRounds: quick ? 4 : 16,
   proxyRoundMs: quick ? 300 : 700,
   floorRoundMs: quick ? 100 : 300,
   // Like the proxy suite's, its ratios spread over ±25 % per round (BENCHMARKS.md, "Over HTTP").
@@ -35,7 +36,10 @@ const settings = {
   httpRoundMs: quick ? 1000 : 2000,
   coldStartRuns: quick ? 3 : 10,
   memoryExchanges: quick ? 10_000 : 100_000,
+  // The warm table count runs for at least this many exchanges and seconds: longer than the config
+  // cache's 5 s TTL (shared/services/exchange-config.ts), so it sees the refreshes that TTL causes.
   warmCountExchanges: 1000,
+  warmCountSeconds: quick ? 6 : 12,
   soakSeconds: Number(process.env.BENCH_SOAK_SECONDS ?? 300),
   soakRatePerSec: Number(process.env.BENCH_SOAK_RATE ?? 200),
 }
@@ -63,7 +67,7 @@ try {
     say('bench: counts')
     const idp = await runIdpCounts(fx.ctx, fx.idp)
     const table = (await runSuite<DdbCountsResult>('bench/procs/ddb-counts.ts', {
-      env: { ...serviceEnv(fx.ctx, { counted: true }), BENCH_CONTEXT: fx.contextFile, BENCH_WARM_EXCHANGES: String(settings.warmCountExchanges) },
+      env: { ...serviceEnv(fx.ctx, { counted: true }), BENCH_CONTEXT: fx.contextFile, BENCH_WARM_EXCHANGES: String(settings.warmCountExchanges), BENCH_WARM_SECONDS: String(settings.warmCountSeconds) },
       dir: fx.dir,
     })).result
     results.counts = { idp, table }
@@ -113,10 +117,10 @@ const jsonFile = partial && !flag('write') ? 'bench/results.partial.json' : 'ben
 writeFileSync(jsonFile, `${JSON.stringify(full, null, 2)}\n`)
 say(`bench: wrote ${jsonFile}`)
 if (!partial || flag('write')) {
-  writeFileSync('BENCHMARKS.md', renderReport(full))
+  writeFileSync('BENCHMARKS.md', renderReport(full, { results: jsonFile, report: 'BENCHMARKS.md' }))
   say('bench: wrote BENCHMARKS.md')
 } else {
-  writeFileSync('bench/BENCHMARKS.partial.md', renderReport(full))
+  writeFileSync('bench/BENCHMARKS.partial.md', renderReport(full, { results: jsonFile, report: 'bench/BENCHMARKS.partial.md' }))
   say('bench: partial run: wrote bench/BENCHMARKS.partial.md (BENCHMARKS.md untouched; --write to replace it)')
 }
 say(`bench: done in ${full.durationSeconds}s`)

@@ -1,5 +1,6 @@
-// API Gateway HTTP API (payload 2.0) events, shaped like events/http-api-v2-*.json, for driving the
-// Lambda handlers in process exactly as the Lambda runtime would hand them over.
+// API Gateway HTTP API (payload 2.0) events, shaped like events/http-api-v2-*.json (the raw query and
+// the decoded one), for driving the Lambda handlers in process exactly as the Lambda runtime would
+// hand them over.
 
 import { randomBytes } from 'node:crypto'
 
@@ -34,6 +35,7 @@ export function httpApiEvent(input: EventInput) {
       'x-forwarded-proto': 'https',
       ...input.headers,
     },
+    ...queryStringParameters(input.rawQueryString ?? ''),
     requestContext: {
       accountId: '123456789012',
       apiId: 'a1b2c3d4e5',
@@ -49,6 +51,24 @@ export function httpApiEvent(input: EventInput) {
     ...(input.body !== undefined && input.body !== '' ? { body: input.body } : {}),
     isBase64Encoded: false,
   }
+}
+
+/**
+ * The decoded query API Gateway adds beside rawQueryString (payload 2.0): each name and value
+ * percent-decoded, repeated names' values joined with ",", the member absent without a query. The
+ * bench's queries are percent-encoded (RFC 3986), so no `+` stands for a space in them.
+ */
+function queryStringParameters(rawQuery: string): { queryStringParameters?: Record<string, string> } {
+  if (rawQuery === '') return {}
+  const params = new Map<string, string>()
+  for (const pair of rawQuery.split('&')) {
+    const eq = pair.indexOf('=')
+    const name = decodeURIComponent(eq < 0 ? pair : pair.slice(0, eq))
+    const value = eq < 0 ? '' : decodeURIComponent(pair.slice(eq + 1))
+    const seen = params.get(name)
+    params.set(name, seen === undefined ? value : `${seen},${value}`)
+  }
+  return { queryStringParameters: Object.fromEntries(params) }
 }
 
 /** A Lambda context object as the handlers see it (they do not read it; @fastify/aws-lambda may). */

@@ -19,17 +19,15 @@ import { ensureTable } from '../../shared/store/create-table.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { signRpcRequest } from '../../shared/signing/sign-request.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../../test/support/https-idp.ts'
-import { createTestPki, type TestPki } from '../../test/support/test-ca.ts'
+import { createTestPki } from '../../test/support/test-ca.ts'
 import { type BenchContext, writeContext } from './context.ts'
-import { type DdbCounter, startDdbCounter } from './ddb-counter.ts'
+import { startDdbCounter } from './ddb-counter.ts'
 
 export interface Fixture {
   ctx: BenchContext
   contextFile: string
   dir: string
   idp: HttpsIdp
-  pki: TestPki
-  counter: DdbCounter
   close(): Promise<void>
 }
 
@@ -119,7 +117,7 @@ export async function startFixture(log: (line: string) => void): Promise<Fixture
     const contextFile = join(dir, 'context.json')
     writeContext(contextFile, ctx)
     idp.resetCounts()
-    return { ctx, contextFile, dir, idp, pki, counter, close }
+    return { ctx, contextFile, dir, idp, close }
   } catch (e) {
     await close()
     throw e

@@ -20,15 +20,16 @@ export interface ProfileSummary {
   intervalUs: number
   /** Category -> share of all samples (0..1), descending. */
   shares: Record<string, number>
-  /** Share of samples in which the thread was idle (waiting: the event-loop turn between invocations, I/O). */
+  /** Share of samples in which the thread was idle (`(idle)`: waiting in the event loop, for I/O or a timer). */
   idle: number
-  /** Category -> share of the busy (non-idle) samples: where the CPU time goes. */
+  /** Category -> share of the busy (non-idle, `(program)` included) samples: where the CPU time goes. */
   busyShares: Record<string, number>
 }
 
 type Rule = [category: string, test: (fn: string, url: string) => boolean]
 
 const IDLE = 'idle / waiting (I/O)'
+const PROGRAM = 'V8 and native code outside JavaScript ((program))'
 
 // Checked from the sampled leaf frame towards the root; the first frame a rule recognises decides.
 const RULES: Rule[] = [
@@ -45,6 +46,9 @@ const RULES: Rule[] = [
   ['request parsing and dispatch (rpc-request, app.ts)', (_fn, url) => /shared\/http\/(rpc-request|app|error-reply)\.ts/.test(url)],
   ['Fastify + @fastify/aws-lambda + light-my-request', (_fn, url) => /node_modules\/(fastify|@fastify|light-my-request|find-my-way|avvio|fast-json-stringify|toad-cache|abstract-logging|process-warning|fast-querystring)\//.test(url) || /shared\/http\/lambda-adapter\.ts/.test(url)],
   ['garbage collection', (fn) => fn === '(garbage collector)'],
+  // V8's own and native work with no JavaScript frame on the stack (compiler, runtime, Node's C++
+  // between callbacks): work on the main thread, so busy. Only `(idle)` is waiting.
+  [PROGRAM, (fn) => fn === '(program)'],
 ]
 
 export async function profile(workload: () => Promise<void>, intervalUs = 100): Promise<ProfileSummary> {
@@ -81,7 +85,7 @@ export function summarise(p: CpuProfile, intervalUs: number): ProfileSummary {
     let result = 'other (node internals, event loop)'
     while (cur !== undefined) {
       const { functionName, url } = byId.get(cur)!.callFrame
-      if (functionName === '(idle)' || functionName === '(program)') {
+      if (functionName === '(idle)') {
         result = IDLE
         break
       }

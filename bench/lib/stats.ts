@@ -36,4 +36,22 @@ export function ratio(a: Summary, b: Summary): { median: number; min: number; ma
   return { median: m, min: m, max: m }
 }
 
-export const round = (v: number, digits = 2) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : v)
+/** The largest value (a loop: spreading a large sample into Math.max overflows the stack). */
+export function maxOf(values: Float64Array | readonly number[]): number {
+  let max = Number.NEGATIVE_INFINITY
+  for (const v of values) if (v > max) max = v
+  return values.length === 0 ? Number.NaN : max
+}
+
+/**
+ * The order in which to run `n` interleaved kinds (n even) in round `r`: row r mod n of a Williams
+ * Latin square. Over each block of n consecutive rounds every kind runs once in every position and
+ * right after every other kind exactly once, so neither the position in a round nor the kind run just
+ * before (a GC-heavy one, one that leaves the caches cold) favours any kind. A plain rotation keeps
+ * the cyclic order: each kind would always follow the same one.
+ */
+export function balancedOrder(n: number, r: number): number[] {
+  if (n % 2 !== 0) throw new Error(`balancedOrder: ${n} kinds; a single Williams square needs an even number`)
+  // First row 0, 1, n-1, 2, n-2, ...; row r adds r to every entry (mod n).
+  return Array.from({ length: n }, (_, j) => ((j === 0 ? 0 : j % 2 === 1 ? (j + 1) / 2 : n - j / 2) + r) % n)
+}

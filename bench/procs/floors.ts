@@ -5,6 +5,7 @@
 
 import { constants, createCipheriv, createHash, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto'
 import { compactVerify, importJWK } from 'jose'
+import { randomPooledBytes } from '../../shared/credentials/random-pool.ts'
 import { sealSecurityToken, SECURITY_TOKEN_VERSION } from '../../shared/credentials/seal.ts'
 import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { verifyJwsSignature } from '../../shared/oidc/jws-algorithms.ts'
@@ -78,13 +79,16 @@ const session = {
   issuer: 'https://token.actions.githubusercontent.com',
 } as const
 const sessionJson = JSON.stringify(session)
-const aesKey = randomBytes(32)
-const aad = Buffer.from(ring.current.protectedHeader, 'ascii')
+// The same work as sealSecurityToken's cipher: the ring's KeyObject and AAD, the IV from the same
+// pooled CSPRNG (not a randomBytes() call more), no copy when final() returns nothing. What the floor
+// leaves out is the wrapper: JSON.stringify, base64url, the compact form.
+const { key: aesKey, aad } = ring.current
 const rawSeal = () => {
-  const c = createCipheriv('aes-256-gcm', aesKey, randomBytes(12), { authTagLength: 16 })
+  const c = createCipheriv('aes-256-gcm', aesKey, randomPooledBytes(12), { authTagLength: 16 })
   c.setAAD(aad)
-  const ct = Buffer.concat([c.update(sessionJson, 'utf8'), c.final()])
-  return [ct, c.getAuthTag()]
+  const ct = c.update(sessionJson, 'utf8')
+  const rest = c.final()
+  return [ct, rest, c.getAuthTag()]
 }
 
 // A canonical request as a signed GetOIDCProvider produces it (V3), and its signing secret.

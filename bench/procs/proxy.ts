@@ -3,8 +3,9 @@
 // floor), the same route behind the service's adapter (shared/http/lambda-adapter.ts, decorateRequest
 // off), and the real token-exchange handler (functions/token-exchange.ts, configured from the
 // environment like a deployed function) answering AssumeRoleWithOIDC with RS256 and ES256 tokens, warm.
-// Rounds interleave all of them, so the ratios compare figures taken side by side. Also: process CPU
-// per invocation, a sampling profile of the handler, and the audit writer's CPU per audit record.
+// Rounds interleave all of them in a balanced order, so the ratios compare figures taken side by side.
+// Also: process CPU per invocation, a sampling profile of the handler, and the audit writer's CPU per
+// audit record.
 
 import { gzipSync } from 'node:zlib'
 import awsLambdaFastify from '@fastify/aws-lambda'
@@ -15,7 +16,7 @@ import { createLogger } from '../../shared/log.ts'
 import { type BenchAlg, loadContext, say, writeResult } from '../lib/context.ts'
 import { httpApiEvent, lambdaContext } from '../lib/events.ts'
 import { profile, type ProfileSummary } from '../lib/profile.ts'
-import { summarize, type Summary } from '../lib/stats.ts'
+import { balancedOrder, summarize, type Summary } from '../lib/stats.ts'
 import { exchangeQuery, idToken } from '../lib/tokens.ts'
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>
@@ -46,14 +47,16 @@ type Kind = 'hello' | 'hello.adapter' | BenchAlg
 const PROFILED = ['RS256', 'ES256'] as const
 type ProfiledKind = (typeof PROFILED)[number]
 
-async function run(kind: Kind, budgetMs: number): Promise<Sample> {
+/** Invocations of one kind, in batches of 50, until `ms` have passed and at least `invocations` were made. */
+async function run(kind: Kind, budget: { ms: number; invocations?: number }): Promise<Sample> {
   const fn = kind === 'hello' ? helloHandler : kind === 'hello.adapter' ? helloAdapterHandler : exchangeHandler
   const evs = kind === 'hello' || kind === 'hello.adapter' ? [helloEvent] : events[kind]
+  const minInvocations = budget.invocations ?? 0
   let n = 0
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   let elapsed = 0
-  while (elapsed < budgetMs) {
+  while (elapsed < budget.ms || n < minInvocations) {
     for (let i = 0; i < 50; i++) {
       const res = await fn(evs[n % evs.length], lambdaCtx)
       if (res.statusCode !== 200) throw new Error(`${kind}: status ${res.statusCode} ${res.body.slice(0, 300)}`)
@@ -68,17 +71,22 @@ async function run(kind: Kind, budgetMs: number): Promise<Sample> {
   return { perSec: (n / elapsed) * 1000, wallUs: (elapsed * 1000) / n, cpuUs: (cpu.user + cpu.system) / n }
 }
 
-// Warm-up: JIT, config cache, JWKS cache (the first exchange fetches the IdP's keys).
+// Warm-up: JIT, config cache, JWKS cache (the first exchange fetches the IdP's keys). Counted, not
+// only timed: Turbofan keeps compiling the exchange's code until ~5000 invocations (--trace-opt,
+// BENCHMARKS.md), which 1.5 s of exchanges on a slow round would not reach.
 say('proxy: warming up')
 const kinds: Kind[] = ['hello', 'hello.adapter', 'RS256', 'ES256']
-for (const kind of kinds) await run(kind, 1500)
+const WARM_UP = { ms: 1500, invocations: 5000 }
+for (const kind of kinds) await run(kind, WARM_UP)
 
 const samples = Object.fromEntries(kinds.map((k) => [k, [] as Sample[]])) as Record<Kind, Sample[]>
 for (let r = 0; r < ROUNDS; r++) {
-  // Rotate the order so no kind always runs first (or right after a GC-heavy one).
-  for (let k = 0; k < kinds.length; k++) {
-    const kind = kinds[(k + r) % kinds.length]!
-    samples[kind].push(await run(kind, ROUND_MS))
+  // A balanced order (a Williams square, bench/lib/stats.ts): over every 4 rounds each kind runs once
+  // in each position and once right after each other kind, so hello-world does not always follow an
+  // exchange (whose garbage it would collect). ROUNDS is best a multiple of 4 (bench/run.ts).
+  for (const k of balancedOrder(kinds.length, r)) {
+    const kind = kinds[k]!
+    samples[kind].push(await run(kind, { ms: ROUND_MS }))
   }
   say(`proxy: round ${r + 1}/${ROUNDS}: ${kinds.map((k) => `${k} ${samples[k].at(-1)!.perSec.toFixed(0)}/s`).join(', ')}`)
 }
@@ -91,7 +99,7 @@ const sum = (s: Sample[]) => ({
 
 say('proxy: profiling the exchange')
 const profiles = {} as Record<ProfiledKind, ProfileSummary>
-for (const kind of PROFILED) profiles[kind] = await profile(async () => void (await run(kind, 2000)))
+for (const kind of PROFILED) profiles[kind] = await profile(async () => void (await run(kind, { ms: 2000 })))
 
 // The audit writer (functions/audit-writer.ts) with subscription batches of 100 audit lines, as the
 // token-exchange function writes them: process CPU per record (its wall time is DynamoDB Local's).

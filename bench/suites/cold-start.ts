@@ -15,8 +15,8 @@
 // Each phase's table and IdP requests are listed exactly by a counted run.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
 import { deflateRawSync } from 'node:zlib'
 import { type BenchContext, say, serviceEnv } from '../lib/context.ts'
 import { diffCounts, type OpCounts, readCounts } from '../lib/ddb-counter.ts'
@@ -61,19 +61,29 @@ export interface ColdStartResult extends ColdStartPhase {
   managementSmoke: { status: number; importedAtMs: number; answeredAtMs: number }
 }
 
-/** The bundle's directory (index.mjs and chunks/) zipped as a deployment package would hold it. */
+/**
+ * What serverless.yml packages of a bundle directory: index.mjs and chunks/** (not build/bundle.mjs's
+ * meta.json), as paths relative to the directory.
+ */
+function deployedFiles(bundleDir: string): string[] {
+  const chunks = join(bundleDir, 'chunks')
+  if (!existsSync(chunks)) return ['index.mjs']
+  const entries = readdirSync(chunks, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+  return ['index.mjs', ...entries.map((e) => relative(bundleDir, join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)))]
+}
+
+/** The deployed files of a bundle directory zipped as a deployment package would hold them. */
 function zipSize(bundleDir: string, dir: string): { bytes: number; method: string } {
-  const zip = spawnSync('zip', ['-q', '-9', '-X', '-r', join(dir, 'size.zip'), '.'], { cwd: bundleDir })
+  const files = deployedFiles(bundleDir)
+  const zip = spawnSync('zip', ['-q', '-9', '-X', join(dir, 'size.zip'), ...files], { cwd: bundleDir })
   if (zip.status === 0) {
     const bytes = statSync(join(dir, 'size.zip')).size
     rmSync(join(dir, 'size.zip'))
     return { bytes, method: 'zip -9' }
   }
   // No zip CLI: the deflate streams alone (a zip adds ~100 bytes of headers per file).
-  return { bytes: filesOf(bundleDir).reduce((n, f) => n + deflateRawSync(readFileSync(f), { level: 9 }).length + 100, 0), method: 'deflate -9 (+100 B headers)' }
+  return { bytes: files.reduce((n, f) => n + deflateRawSync(readFileSync(join(bundleDir, f)), { level: 9 }).length + 100, 0), method: 'deflate -9 (+100 B headers)' }
 }
-
-const filesOf = (d: string): string[] => readdirSync(d, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.mjs')).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
 
 function timeProcess(args: string[], env: Record<string, string>): Promise<number> {
   const started = performance.now()
@@ -94,7 +104,7 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
     const copy = join(dir, 'bundles', name, 'index.mjs')
     cpSync(dirname(file), join(dir, 'bundles', name), { recursive: true })
     const zip = zipSize(join(dir, 'bundles', name), dir)
-    const rawBytes = filesOf(join(dir, 'bundles', name)).reduce((n, f) => n + statSync(f).size, 0)
+    const rawBytes = deployedFiles(join(dir, 'bundles', name)).reduce((n, f) => n + statSync(join(dir, 'bundles', name, f)).size, 0)
     bundles[name] = { file: `.build/${name}/`, rawBytes, zipBytes: zip.bytes, zipMethod: zip.method }
   }
   const bundle = join(dir, 'bundles', 'tokenExchange', 'index.mjs')

@@ -10,7 +10,7 @@ import { type BenchContext, say, serviceEnv } from '../lib/context.ts'
 import { runLoad } from '../lib/loadgen.ts'
 import { exchangeRequests, helloRequest, IMS, signedRequest, STS, stsCredentials } from '../lib/requests.ts'
 import { startServerProc } from '../lib/server-proc.ts'
-import { summarize, type Summary } from '../lib/stats.ts'
+import { balancedOrder, summarize, type Summary } from '../lib/stats.ts'
 
 export const HTTP_KINDS = [
   'hello',
@@ -79,8 +79,9 @@ export async function runHttpSuite(ctx: BenchContext, contextFile: string, opts:
     }
     const raw = Object.fromEntries(HTTP_KINDS.map((k) => [k, [] as Awaited<ReturnType<typeof once>>[]])) as Record<HttpKind, Awaited<ReturnType<typeof once>>[]>
     for (let r = 0; r < opts.rounds; r++) {
-      for (let k = 0; k < HTTP_KINDS.length; k++) {
-        const kind = HTTP_KINDS[(k + r) % HTTP_KINDS.length]!
+      // A balanced order (Williams square): no kind always runs right after the same one.
+      for (const k of balancedOrder(HTTP_KINDS.length, r)) {
+        const kind = HTTP_KINDS[k]!
         raw[kind].push(await once(kind, opts.roundMs))
       }
       say(`http: round ${r + 1}/${opts.rounds}: ${HTTP_KINDS.map((k) => `${k} ${raw[k].at(-1)!.perSec.toFixed(0)}/s`).join(', ')}`)

@@ -6,7 +6,7 @@ import { type BenchContext, say, serviceEnv } from '../lib/context.ts'
 import { runLoad } from '../lib/loadgen.ts'
 import { exchangeRequests, IMS, signedRequest, STS, stsCredentials } from '../lib/requests.ts'
 import { startServerProc } from '../lib/server-proc.ts'
-import { percentile } from '../lib/stats.ts'
+import { maxOf, percentile } from '../lib/stats.ts'
 
 export interface SoakResult {
   seconds: number
@@ -98,7 +98,7 @@ export async function runSoak(ctx: BenchContext, contextFile: string, opts: { se
       p50Ms: load.p50Ms,
       p99Ms: load.p99Ms,
       maxMs: load.maxMs,
-      byKind: Object.fromEntries([...latencies].map(([k, v]) => [k, { requests: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99), maxMs: Math.max(...v) }])),
+      byKind: Object.fromEntries([...latencies].map(([k, v]) => [k, { requests: v.length, p50Ms: percentile(v, 50), p99Ms: percentile(v, 99), maxMs: maxOf(v) }])),
       rss,
       rssGrowth: end.rssBytes / warm.rssBytes - 1,
       rssBound,
