@@ -179,12 +179,14 @@ export function targetsOf(r: BenchResults): TargetRow[] {
     const t = warmTableReads(warm)
     rows.push({
       what: `DynamoDB requests of warm exchanges (Lambda handler), counted over ${f1(warm.seconds)} s`,
-      target: `none but the config cache's refreshes (≤ 1 GetItem per cached item per ${t.ttlSeconds} s TTL); no write; audit batched`,
+      target: `none but the config cache's refreshes (≤ 1 GetItem per cached item per ${t.ttlSeconds} s TTL, and some: the bound on stale configuration); no write; audit batched`,
       measured: `${t.reads} GetItem in ${f0(warm.exchanges)} exchanges (bound: ${t.bound}, ${t.bound / t.cachedItems} per item), ` +
         `${f2(t.perSecond)} per second, ${f2(t.perExchange * 1000)} per 1000 exchanges, on ${warm.invocationsWithTableRequests} invocations (each waiting for its read); other requests ${t.others}` +
         (t.covered ? '' : ` (**inconclusive**: the count was shorter than the ${t.ttlSeconds} s TTL, so it may hold no refresh)`) +
         "; the audit copy is the audit writer's: 1/25 BatchWriteItem per exchange, in its own function",
-      met: t.covered ? t.others === 0 && t.reads <= t.bound : undefined,
+      // At least one refresh per item once the count outlasts the TTL: a cache that never refreshed
+      // would meet the upper bound too, and break the configuration's staleness bound.
+      met: t.covered ? t.others === 0 && t.reads <= t.bound && t.reads >= t.cachedItems : undefined,
     })
     rows.push({
       what: 'DynamoDB requests per cold exchange',

@@ -45,10 +45,12 @@ export function maxOf(values: Float64Array | readonly number[]): number {
 
 /**
  * The order in which to run `n` interleaved kinds (n even) in round `r`: row r mod n of a Williams
- * Latin square. Over each block of n consecutive rounds every kind runs once in every position and
- * right after every other kind exactly once, so neither the position in a round nor the kind run just
- * before (a GC-heavy one, one that leaves the caches cold) favours any kind. A plain rotation keeps
- * the cyclic order: each kind would always follow the same one.
+ * Latin square. Over each block of n consecutive rounds every kind runs once in every position, and
+ * within the rounds right after every other kind exactly once, so neither the position in a round nor
+ * the kind run just before (a GC-heavy one, one that leaves the caches cold) favours any kind. (Across
+ * a round boundary the pairs repeat: the first kind of a round follows the last of the one before,
+ * kind (k − 1 + n/2) mod n, one pair in n per round.) A plain rotation keeps the cyclic order: each
+ * kind would always follow the same one.
  */
 export function balancedOrder(n: number, r: number): number[] {
   if (n % 2 !== 0) throw new Error(`balancedOrder: ${n} kinds; a single Williams square needs an even number`)

@@ -109,8 +109,7 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
       attachments.map(async (a) => {
         if (a.policyType === 'System') return findSystemPolicy(a.policyName)?.document
         const policy = await deps.policies.get(accountId, a.policyName)
-        // Stored documents are normalised, which can lengthen them past the input limit: no limit here.
-        return policy ? parsePolicyDocument(policy.document, 'permission', { maxLength: Number.MAX_SAFE_INTEGER }) : undefined
+        return policy ? parsePolicyDocument(policy.document, 'permission', { stored: true }) : undefined
       }),
     )
     return { roleId: role.roleId, documents: documents.filter((d): d is PolicyDocument => d !== undefined) }

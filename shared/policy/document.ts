@@ -55,6 +55,12 @@ export const MAX_CONDITION_VALUES = 100
 export interface ParsePolicyOptions {
   /** Overrides the kind's default limit (`DEFAULT_MAX_POLICY_LENGTH`). */
   readonly maxLength?: number
+  /**
+   * A document this service validated and stored earlier: no length limit (normalising can lengthen
+   * it past the input limit), and rules added since it was written (a trust Resource, refused since
+   * 2026-11-29) are not applied, so a role that worked keeps working.
+   */
+  readonly stored?: boolean
 }
 
 /**
@@ -74,14 +80,14 @@ export type PolicyCheckResult =
 
 /** Validates and normalises `text`, returning the problem instead of throwing. */
 export function checkPolicyDocument(text: string, kind: PolicyKind, options: ParsePolicyOptions = {}): PolicyCheckResult {
-  const maxLength = options.maxLength ?? DEFAULT_MAX_POLICY_LENGTH[kind]
+  const maxLength = options.stored ? Number.POSITIVE_INFINITY : (options.maxLength ?? DEFAULT_MAX_POLICY_LENGTH[kind])
   // UTF-16 length bounds the code-point count from above, so most documents skip the count.
   if (text.length > maxLength && countCodePoints(text) > maxLength) {
     const reason = `Document exceeds ${maxLength} characters`
     return { ok: false, problem: 'TooLong', location: ROOT, reason, message: reason }
   }
   try {
-    return { ok: true, document: readDocument(text, kind) }
+    return { ok: true, document: readDocument(text, kind, options.stored === true) }
   } catch (e) {
     if (!(e instanceof GrammarViolation)) throw e
     return { ok: false, problem: 'Grammar', location: e.location, reason: e.reason, message: `${e.location}: ${e.reason}` }
@@ -173,7 +179,7 @@ const RESOURCE = /^(?:\*|acs:[^:\s]+:[^:\s]*:[^:\s]*:\S+)$/
 const FEDERATED = /^acs:ram::[0-9]+:(?:oidc|saml)-provider\/[A-Za-z0-9._-]+$/
 const CONDITION_KEY = /^[A-Za-z][A-Za-z0-9-]*:[^\s\p{Cc}]+$/u
 
-function readDocument(text: string, kind: PolicyKind): PolicyDocument {
+function readDocument(text: string, kind: PolicyKind, stored: boolean): PolicyDocument {
   let raw: unknown
   try {
     raw = JSON.parse(text)
@@ -191,18 +197,18 @@ function readDocument(text: string, kind: PolicyKind): PolicyDocument {
   let list: PolicyStatement[]
   // A lone statement object is accepted (as IAM does) and stored as a one-element array.
   if (isObject(statements)) {
-    list = [readStatement(statements, 'Statement', kind)]
+    list = [readStatement(statements, 'Statement', kind, stored)]
   } else if (Array.isArray(statements)) {
     if (statements.length === 0) fail('Statement', 'must contain at least one statement')
     if (statements.length > MAX_STATEMENTS) fail('Statement', `must contain at most ${MAX_STATEMENTS} statements`)
-    list = statements.map((s, i) => readStatement(s, indexed('Statement', i), kind))
+    list = statements.map((s, i) => readStatement(s, indexed('Statement', i), kind, stored))
   } else {
     fail('Statement', 'must be an array of statements')
   }
   return { Version: '1', Statement: list }
 }
 
-function readStatement(raw: unknown, location: string, kind: PolicyKind): PolicyStatement {
+function readStatement(raw: unknown, location: string, kind: PolicyKind, stored: boolean): PolicyStatement {
   if (!isObject(raw)) fail(location, 'must be an object')
   rejectUnknownKeys(raw, location, STATEMENT_KEYS)
   const has = (key: string) => Object.hasOwn(raw, key)
@@ -233,9 +239,10 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind): Policy
     fail(at(location, 'Principal'), `not allowed in a ${kind} policy`)
   }
 
-  if (kind === 'trust') {
+  if (kind === 'trust' && !stored) {
     // A trust policy applies to the role that holds it: a Resource there would look like a narrowing
-    // that nothing enforces (IAM refuses it in trust policies too).
+    // that nothing enforces (IAM refuses it in trust policies too). One stored before this rule is
+    // read as it was, its Resource ignored by evaluateTrust.
     for (const key of ['Resource', 'NotResource'] as const) if (has(key)) fail(at(location, key), 'not allowed in a trust policy (it applies to the role that holds it)')
   }
   if (has('Resource') && has('NotResource')) fail(location, 'must contain only one of Resource or NotResource')

@@ -185,7 +185,8 @@ export function createTrustContext(request: TrustRequest): RequestContext {
  * statement does. A statement applies when its Action covers `TRUST_ACTIONS`, its
  * `Principal.Federated` lists `providerArn` exactly (case-sensitive, no wildcards: the grammar
  * refuses them, so trusting "every provider" cannot be written by accident), and its Condition holds.
- * Resource, if a trust statement has one, is not consulted: a trust policy is about its own role.
+ * Resource is not consulted: a trust policy is about its own role (new ones cannot carry one; one
+ * stored before that rule may).
  */
 export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): TrustEvaluation {
   const context = createTrustContext(request)

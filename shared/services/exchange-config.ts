@@ -44,8 +44,7 @@ export class ExchangeConfig {
     return this.roles.get(`${accountId}/${roleKeyOf(roleName)}`, async () => {
       const r = await this.stores.roles.get(accountId, roleName)
       if (!r) return undefined
-      // Stored trust documents are normalised and were validated at write time: no length limit here.
-      const trust = parsePolicyDocument(r.trustPolicy, 'trust', { maxLength: Number.MAX_SAFE_INTEGER })
+      const trust = parsePolicyDocument(r.trustPolicy, 'trust', { stored: true })
       return { roleName: r.roleName, roleId: r.roleId, maxSessionDuration: r.maxSessionDuration, trust }
     })
   }

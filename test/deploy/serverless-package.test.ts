@@ -304,6 +304,7 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCOUNT#*'] },
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PROVIDER_READ_ATTRIBUTES] },
         StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        Null: { 'dynamodb:Attributes': 'false' },
       },
     ])
     expect(grants('keyRefresh', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['KeyRefreshDeadLetterQueue', 'Arn'] } })])

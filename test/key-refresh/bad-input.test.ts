@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { KeyRefresher } from '../../shared/services/key-refresh.ts'
+import { ProviderDirectory } from '../../shared/store/provider-directory.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
 import { startTestService, type TestService } from '../support/service.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
@@ -117,6 +118,19 @@ describe('key refresh reports bad stream records per record', () => {
     const items = await jwksItems()
     expect(items).toHaveLength(1)
     expect(items[0]).toMatchObject({ pk: `JWKS#${idp.issuer}`, keyIds: ['k1'] })
+  })
+
+  it('reports the records of a provider it could not read (the store failed), for Lambda to retry', async () => {
+    const r = clone(goodRecord)
+    r.dynamodb.SequenceNumber = '800'
+    // A real client on a table that does not exist: the read fails as a store error.
+    const unreadable = new KeyRefresher({ ...svc.stores, providerDirectory: new ProviderDirectory(svc.stores.documentClient, 'no-such-table'), logger }, { fetchOptions: { ca: pki.root.certPem, allowPrivate: true } })
+    const before = await jwksItems()
+    const requests = idp.requests(idp.discoveryPath)
+    expect(await unreadable.handleStream({ Records: [r] })).toEqual({ batchItemFailures: [{ itemIdentifier: '800' }] })
+    expect(logger.find('provider read failed in the store')).toHaveLength(1)
+    expect(idp.requests(idp.discoveryPath)).toBe(requests)
+    expect(await jwksItems()).toEqual(before)
   })
 
   it('answers a batch without Records with no failures and a logged reason', async () => {

@@ -163,6 +163,23 @@ describe('key rotation', () => {
     }
   })
 
+  it('the table stream: a provider created and changed within one batch is refreshed once, as a creation', async () => {
+    const other = await startHttpsIdp({ pki, keys: [makeSigningKey('pair-k').jwk], issuerPath: '/pair' })
+    try {
+      await registerProvider(svc, { account, name: 'pair', issuer: other.issuer, fingerprints: [pki.intermediate.sha1] })
+      expect((await svc.call('UpdateOIDCProvider', '2019-08-15', { OIDCProviderName: 'pair', NewDescription: 'changed at once' })).status).toBe(200)
+      const batch = await newRecordsFor(svc.stores.table.table.getName(), 'OIDCPROVIDER#pair', new Set())
+      expect(batch.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY'])
+      const pairLogger = recordingLogger()
+      const streamed = new KeyRefresher({ ...svc.stores, logger: pairLogger }, { fetchOptions })
+      expect(await streamed.handleStream({ Records: batch })).toEqual({ batchItemFailures: [] })
+      expect(other.requests(other.jwksPath)).toBe(1)
+      expect(pairLogger.find('JWKS copy stored')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ issuer: other.issuer, keyIds: ['pair-k'] }) })])
+    } finally {
+      await other.close()
+    }
+  })
+
   it('the health check closes the loop: new key ids emit the key-rotation event, key refresh acts on it, the new kid works at once', async () => {
     const jobs = startBackgroundJobs({
       config: { healthCheckIntervalSeconds: 0, healthCheckConcurrency: 4, healthCheckIdpTimeoutMs: 15_000, certExpiryWarningDays: 30, allowPrivateIssuers: true },

@@ -103,7 +103,6 @@ describe('parsePolicyDocument grammar errors', () => {
       mutate(trustFixture, (d) => (first(d).Principal = { Federated: [PROVIDER, 'acs:ram::1234567890123456:oidc-provider/*'] })),
       'Statement[0].Principal.Federated[1]',
     ],
-    ['a trust Resource that is malformed', 'trust', mutate(trustFixture, (d) => (first(d).Resource = 'role/x')), 'Statement[0].Resource'],
     // Nothing would enforce it: a trust policy applies to the role that holds it.
     ['a trust Resource', 'trust', mutate(trustFixture, (d) => (first(d).Resource = 'acs:ram::1234567890123456:role/some-other-role')), 'Statement[0].Resource'],
     ['a trust NotResource', 'trust', mutate(trustFixture, (d) => (first(d).NotResource = 'acs:ram::1234567890123456:role/r')), 'Statement[0].NotResource'],
@@ -228,8 +227,12 @@ describe('parsePolicyDocument normalisation', () => {
     })
   })
 
-  it('accepts a trust policy without Resource', () => {
+  it('accepts a trust policy without Resource; one stored with a Resource before that rule is still read, its Resource validated', () => {
     expect(checkPolicyDocument(JSON.stringify(trustFixture()), 'trust').ok).toBe(true)
+    const scoped = mutate(trustFixture, (d) => (first(d).Resource = 'acs:ram::1234567890123456:role/r'))
+    expect(checkPolicyDocument(scoped, 'trust').ok).toBe(false)
+    expect(parsePolicyDocument(scoped, 'trust', { stored: true }).Statement[0]).toMatchObject({ Resource: ['acs:ram::1234567890123456:role/r'] })
+    expect(checkPolicyDocument(mutate(trustFixture, (d) => (first(d).Resource = 'role/x')), 'trust', { stored: true })).toMatchObject({ ok: false, location: 'Statement[0].Resource' })
   })
 
   it('serialises in a stable key order that re-parses to the same document', () => {
@@ -279,6 +282,8 @@ describe('policy length limit', () => {
     expect(checkPolicyDocument(padded(4097), 'trust')).toMatchObject({ ok: false, problem: 'TooLong' })
     expect(checkPolicyDocument(padded(6145), 'permission')).toMatchObject({ ok: false, message: 'Document exceeds 6144 characters' })
     expect(checkPolicyDocument(padded(300), 'permission', { maxLength: 299 })).toMatchObject({ ok: false, problem: 'TooLong' })
+    // Stored documents are normalised, which can lengthen them past the input limit: none applies.
+    expect(checkPolicyDocument(padded(7000), 'permission', { stored: true }).ok).toBe(true)
   })
 
   it('counts characters, not UTF-16 units', () => {

@@ -1,5 +1,6 @@
 // AssumeRoleWithOIDC through the whole chain: a local HTTPS IdP (test CA), a registered provider with
 // the CA's thumbprint, a role, an exchange, and the credentials signing further calls.
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { percentEncode } from '../../shared/signing/percent-encode.ts'
 import { createExchangeFixture, RAM, STS, type ExchangeFixture } from '../support/exchange-fixture.ts'
@@ -193,6 +194,29 @@ describe('caches between exchanges', () => {
       expect(idp.requests(idp.jwksPath)).toBe(1)
     } finally {
       await fresh.close()
+    }
+  })
+
+  it('refuses a trust policy with a Resource, and still honours a role stored with one before that rule', async () => {
+    const withResource = (doc: string) => {
+      const d = JSON.parse(doc)
+      d.Statement[0].Resource = `acs:ram::${account}:role/deployer`
+      return JSON.stringify(d)
+    }
+    const created = await svc.call('CreateRole', RAM, { RoleName: 'scoped', AssumeRolePolicyDocument: withResource(trust('*')) })
+    expect([created.status, created.body.Code]).toEqual([400, 'MalformedPolicyDocument'])
+    expect(await svc.stores.roles.get(account, 'scoped')).toBeUndefined()
+    // A role written before trust policies refused Resource: its stored document keeps working.
+    const stored = (await svc.stores.roles.get(account, 'Deployer'))!
+    const key = { pk: `ACCOUNT#${account}`, sk: `ROLE#deployer` }
+    const table = svc.stores.table.table.getName()
+    await svc.stores.documentClient.send(new UpdateCommand({ TableName: table, Key: key, UpdateExpression: 'SET trustPolicy = :t', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':t': withResource(stored.trustPolicy) } }))
+    try {
+      now = new Date(now.getTime() + 5000) // past the configuration cache
+      expect((await exchange({ OIDCToken: idToken({}) })).status).toBe(200)
+    } finally {
+      await svc.stores.documentClient.send(new UpdateCommand({ TableName: table, Key: key, UpdateExpression: 'SET trustPolicy = :t', ExpressionAttributeValues: { ':t': stored.trustPolicy } }))
+      now = new Date(now.getTime() + 5000)
     }
   })
 
