@@ -135,12 +135,16 @@ export function targetsOf(r: BenchResults): TargetRow[] {
     for (const alg of ['RS256', 'ES256'] as const) {
       const q = ratio(p.kinds[alg].perSec, p.kinds.hello.perSec)
       const qa = ratio(p.kinds[alg].perSec, p.kinds['hello.adapter'].perSec)
+      // Counted as met only against both floors: the default-options one the target names, and the
+      // like-for-like one. The default options cost hello-world a request decoration and a decoded
+      // query that the exchange's adapter does without, so that floor alone flatters the exchange.
+      const met = q.median >= 0.35 && qa.median >= 0.35
       rows.push({
-        what: `Exchange ${alg} through the Lambda proxy (functions/token-exchange.ts), one at a time, vs hello-world through @fastify/aws-lambda with its default options (warm: no IdP request; ${WARM_READS})`,
-        target: '≥ 0.35×',
-        measured: `${vsTarget(q.median, 0.35)}× (${f2(q.min)}–${f2(q.max)}) against that hello-world (the target's floor); like for like, against hello-world behind the service's adapter (same adapter and options, not the target's floor): ${f2(qa.median)}× (${f2(qa.min)}–${f2(qa.max)})`,
-        met: q.median >= 0.35,
-        ...(q.median >= 0.35 ? {} : { why: 'see "Where the exchange time goes"' }),
+        what: `Exchange ${alg} through the Lambda proxy (functions/token-exchange.ts), one at a time, vs hello-world through @fastify/aws-lambda, with its default options and behind the service's adapter (warm: no IdP request; ${WARM_READS})`,
+        target: '≥ 0.35× against both',
+        measured: `${vsTarget(q.median, 0.35)}× (${f2(q.min)}–${f2(q.max)}) against hello-world with the default options (the floor the target names); ${vsTarget(qa.median, 0.35)}× (${f2(qa.min)}–${f2(qa.max)}) like for like, against hello-world behind the same adapter with the same options as the exchange`,
+        met,
+        ...(met ? {} : { why: `${q.median >= 0.35 ? 'met against the default-options floor only; ' : ''}see "Where the exchange time goes"` }),
       })
     }
   }
@@ -360,11 +364,12 @@ function renderProxy(p: ProxyResult, push: Push) {
     `${p.rounds} rounds of ${p.roundMs} ms per kind, interleaved in a balanced order. CPU is the process's user + system time (GC`,
     'helper threads included) per invocation.',
     '',
-    'Two ratios per row, both invocations/s ÷ hello-world\'s per round. **The target (≥ 0.35×) is judged against the first**:',
-    'hello-world through `@fastify/aws-lambda` with its default options, as the target is worded. The second is like for like:',
-    'against hello-world behind the same adapter with the same options as the exchange (shared/http/lambda-adapter.ts). The two',
-    'floors differ in what the adapter does per invocation: the default options decorate the request (a randomBytes() call and a',
-    'map entry) and hand light-my-request the decoded query, the service\'s adapter neither (it routes the raw query beside the URL).',
+    'Two ratios per row, both invocations/s ÷ hello-world\'s per round: against hello-world through `@fastify/aws-lambda` with its',
+    'default options, the floor the target names, and like for like, against hello-world behind the same adapter with the same',
+    'options as the exchange (shared/http/lambda-adapter.ts). The two floors differ in what the adapter does per invocation: the',
+    'default options decorate the request (a randomBytes() call and a map entry) and hand light-my-request the decoded query, the',
+    'service\'s adapter neither (it routes the raw query beside the URL). **The target (≥ 0.35×) counts as met only against both**:',
+    'the default-options floor alone flatters the exchange by costs the exchange\'s own adapter does without.',
     '',
     table(['', 'invocations/s', 'min–max', 'µs/invocation', 'CPU µs/invocation', 'ratio to hello-world, default options (the target\'s floor)', 'ratio to hello-world, service adapter (like for like)'], [
       row('hello-world, default options (the target\'s floor)', 'hello'),
@@ -499,7 +504,15 @@ function renderWhere(r: BenchResults, push: Push) {
       `For 0.35× the exchange would have to fit in ~${f0(needed)} µs of CPU (hello-world ÷ 0.35): ${f1(needed / hello)} hello-world invocations.`,
       'That is the target\'s floor: hello-world through @fastify/aws-lambda with its default options. Like for like, against',
       `hello-world behind the service's own adapter and options (${f0(helloAdapter)} µs of CPU), the ratios are RS256 ${likeForLike('RS256')} and`,
-      `ES256 ${likeForLike('ES256')}, and 0.35× would take ~${f0(helloAdapter / 0.35)} µs; the verdicts in the Targets table use the default-options floor.`,
+      `ES256 ${likeForLike('ES256')}, and 0.35× would take ~${f0(helloAdapter / 0.35)} µs; the verdicts in the Targets table need both floors.`,
+      '',
+      'Why both, 2026-11-29 (code of 5f5d72d): API Gateway\'s payload 2.0 events carry the decoded query beside the raw one, and',
+      'the bench\'s events now do too. With its default options @fastify/aws-lambda builds the request\'s query from that decoded',
+      'member, which the bench\'s hello-world event used to lack, so that floor skipped its three-parameter query. Two `--only=proxy`',
+      'runs back to back, the old events then the new: RS256 against the default-options floor 0.33× → 0.37× (hello-world 128 → 143',
+      'µs per invocation), like for like 0.29× → 0.28×. The first ratio rose because the floor now does what a deployed one does,',
+      'not because the exchange got faster: counted against that floor alone, the target would have been met by a change to the floor.',
+      '',
       'The framework layer alone, which every action pays (Fastify routing and reply, light-my-request building a fake request and',
       'response for @fastify/aws-lambda, larger here than for hello-world because the answer is ~1.3 KB and the event carries the ~1.3 KB query), costs',
       'about as much as a whole hello-world invocation, and the cryptography another half of one; the rest is spread over many parts',
