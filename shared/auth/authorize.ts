@@ -127,7 +127,10 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
     const evaluation = evaluateWithSession(documents, caller.sessionPolicy, {
       action,
       resource: permission?.resource ?? '*',
-      context: createRequestContext({ 'acs:SourceIp': request?.sourceIp, 'acs:AccessId': caller.accessKeyId }, request?.now),
+      context: createRequestContext(
+        { 'acs:SourceIp': request?.sourceIp, 'acs:AccessId': caller.accessKeyId, 'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport) },
+        request?.now,
+      ),
     })
     if (evaluation.decision === 'Allow') return
     throw noPermission(caller, action, evaluation.decision, evaluation.deniedBy)

@@ -25,6 +25,12 @@ export interface RequestInfo {
   requestId: string
   now: Date
   sourceIp: string
+  /**
+   * Whether the request came over TLS (the `acs:SecureTransport` condition key): always on Lambda
+   * (API Gateway's HTTP APIs answer HTTPS only), else the connection's own protocol (`npm start`
+   * serves plain HTTP); never a client's X-Forwarded-Proto.
+   */
+  secureTransport: boolean
 }
 
 export interface ActionDefinition<Input = unknown, Deps = unknown> {

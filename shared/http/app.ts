@@ -64,6 +64,8 @@ function noSchemaCompiler(): never {
 export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   const clock = opts.clock ?? (() => new Date())
   const queryFromAdapter = opts.queryFromLambdaAdapter === true
+  // Behind the Lambda adapter every request came through API Gateway, which serves HTTPS only.
+  const secureTransport = (req: FastifyRequest) => queryFromAdapter || req.protocol === 'https'
   const byKey = new Map<string, ActionDefinition<unknown, Deps>>()
   const productByVersion = new Map<string, Product>()
   for (const def of opts.actions) {
@@ -122,7 +124,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     const named = byKey.get(`${version}/${action}`)
     if (!named?.audited || named.rejected === undefined) return false
     try {
-      named.rejected(params, { deps: opts.deps, request: { requestId: req.id, now, sourceIp: req.ip } }, err)
+      named.rejected(params, { deps: opts.deps, request: { requestId: req.id, now, sourceIp: req.ip, secureTransport: secureTransport(req) } }, err)
     } catch (e) {
       opts.logger.error('audit record of a refused request failed', { requestId: req.id, cause: describeCause(e) })
     }
@@ -154,7 +156,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       // Authenticate before validating parameters: anonymous callers learn nothing about inputs.
       const caller = def.anonymous ? undefined : await opts.authenticate(rpcReq, now)
       const input = def.parse(rpcReq.params)
-      const request = { requestId: req.id, now, sourceIp: rpcReq.sourceIp }
+      const request = { requestId: req.id, now, sourceIp: rpcReq.sourceIp, secureTransport: secureTransport(req) }
       if (caller && !def.anyCaller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>, request)
       ran = true
       const result = await def.run(input, {

@@ -34,7 +34,7 @@ const def = (name: string, extra: Partial<ActionDefinition<unknown, unknown>> = 
   ...extra,
 })
 const roleArn = (name: string, acct = account) => `acs:ram::${acct}:role/${name}`
-const request = (sourceIp = '10.1.2.3', now = new Date('2026-06-01T00:00:00Z')) => ({ requestId: 'R', now, sourceIp })
+const request = (sourceIp = '10.1.2.3', now = new Date('2026-06-01T00:00:00Z'), secureTransport = true) => ({ requestId: 'R', now, sourceIp, secureTransport })
 
 const doc = (...statements: Record<string, unknown>[]) => JSON.stringify({ Version: '1', Statement: statements })
 
@@ -85,6 +85,7 @@ let reader: { roleName: string; roleId: string }
 let admin: { roleName: string; roleId: string }
 let guarded: { roleName: string; roleId: string }
 let fenced: { roleName: string; roleId: string }
+let tlsOnly: { roleName: string; roleId: string }
 
 beforeAll(async () => {
   const { table } = await createTestTable('authz')
@@ -97,6 +98,11 @@ beforeAll(async () => {
   guarded = await makeRole('guarded', [
     { system: 'AliyunRAMFullAccess' },
     { custom: 'no-prod-deletes', document: doc({ Effect: 'Deny', Action: 'ram:Delete*', Resource: `acs:ram::${account}:role/prod-*` }) },
+  ])
+  tlsOnly = await makeRole('tls-only', [
+    { system: 'AliyunRAMReadOnlyAccess' },
+    // As Alibaba's docs write it: refuse everything that did not come over HTTPS.
+    { custom: 'deny-plain-http', document: doc({ Effect: 'Deny', Action: '*', Resource: '*', Condition: { Bool: { 'acs:SecureTransport': 'false' } } }) },
   ])
   fenced = await makeRole('fenced', [
     {
@@ -201,6 +207,12 @@ describe('assumed-role callers', () => {
     expect(await decide(authorize, assumed(old), 'ram:GetRole', roleArn('x'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
     await makeRole('recycled', [{ system: 'AliyunRAMFullAccess' }])
     expect(await decide(authorize, assumed(old), 'ram:GetRole', roleArn('x'))).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+  })
+
+  it('evaluates acs:SecureTransport from the request: a Deny of plain HTTP refuses it, and only it', async () => {
+    const caller = assumed(tlsOnly)
+    expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request())).toBe('Allow')
+    expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('10.1.2.3', undefined, false))).toMatchObject({ NoPermissionType: 'ExplicitDeny' })
   })
 
   it('evaluates conditions on acs:SourceIp and acs:CurrentTime from the request', async () => {

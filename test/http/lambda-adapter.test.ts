@@ -71,17 +71,19 @@ describe('createLambdaHandler', () => {
 
 describe('an RPC app behind the adapter (queryFromLambdaAdapter)', () => {
   const define = actionsWith<object>()
-  const echo = define({ product: 'Sts', version: '2015-04-01', name: 'Echo', anonymous: true, parse: (p) => p, run: async (p) => ({ Params: Object.fromEntries(p) }) })
+  const echo = define({ product: 'Sts', version: '2015-04-01', name: 'Echo', anonymous: true, parse: (p) => p, run: async (p, { request }) => ({ Params: Object.fromEntries(p), SecureTransport: request.secureTransport }) })
   const build = (queryFromLambdaAdapter: boolean) =>
     buildApp({ actions: [echo], deps: {}, authenticate: async () => { throw new Error('anonymous only') }, authorize: () => undefined, logger: createLogger('silent'), queryFromLambdaAdapter })
   const get = (rawQueryString: string, headers: Record<string, string> = {}) =>
     event({ rawQueryString, headers: { host: 'sts.example.com', ...headers }, body: undefined, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/', sourceIp: '203.0.113.7' } } })
 
-  it('reads the parameters from the raw query, never from a client header of that name', async () => {
+  it('reads the parameters from the raw query, never from a client header of that name; the transport is TLS', async () => {
     const handler = createLambdaHandler(build(true))
     const ok = (await handler(get('Action=Echo&Version=2015-04-01&X=a%2Bb+c', { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=forged' }), {})) as { statusCode: number; body: string }
     expect(ok.statusCode).toBe(200)
     expect(JSON.parse(ok.body).Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: 'a+b c' })
+    // API Gateway's HTTP APIs answer HTTPS only: acs:SecureTransport is true behind the adapter.
+    expect(JSON.parse(ok.body).SecureTransport).toBe(true)
     // A forged header on a request without a query: the query is empty, not the forged one.
     const forged = (await handler(get('', { [RAW_QUERY_HEADER.toUpperCase()]: 'Action=Echo&Version=2015-04-01' }), {})) as { statusCode: number; body: string }
     expect(forged.statusCode).toBe(400)
@@ -92,10 +94,12 @@ describe('an RPC app behind the adapter (queryFromLambdaAdapter)', () => {
     expect(JSON.parse(both.body).Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: 'real' })
   })
 
-  it('ignores the header in an app not behind the adapter (the local server), and refuses a query given both ways', async () => {
+  it('ignores the header in an app not behind the adapter (the local server), and refuses a query given both ways; its transport is its own', async () => {
     const local = build(false)
-    const res = await local.inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01&X=1', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=forged' } })
+    const res = await local.inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01&X=1', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01&X=forged', 'x-forwarded-proto': 'https' } })
     expect(res.json().Params).toEqual({ Action: 'Echo', Version: '2015-04-01', X: '1' })
+    // The local server speaks plain HTTP; a client's X-Forwarded-Proto does not make it TLS.
+    expect(res.json().SecureTransport).toBe(false)
     const twice = await build(true).inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01' } })
     expect(twice.statusCode).toBe(400)
     expect(twice.json().Code).toBe('InvalidParameter.Format')
