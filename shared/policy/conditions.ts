@@ -146,6 +146,20 @@ export function createRequestContext(
 }
 
 /**
+ * The condition keys a trust policy can test: what an exchange's context holds (createTrustContext in
+ * evaluate.ts fills the oidc: keys and acs:SourceIp, resolveConditionKey derives acs:CurrentTime).
+ * Extend both together (claim-based keys, `oidc:claim/<name>`, are meant to join them).
+ */
+export const TRUST_CONDITION_KEYS = ['oidc:iss', 'oidc:aud', 'oidc:sub', 'acs:CurrentTime', 'acs:SourceIp'] as const
+const TRUST_KEYS_LOWER: ReadonlySet<string> = new Set(TRUST_CONDITION_KEYS.map((k) => k.toLowerCase()))
+
+/** Why `key` cannot be tested by a trust policy, or undefined when it can (keys are case-insensitive). */
+export function trustConditionKeyProblem(key: string): string | undefined {
+  if (TRUST_KEYS_LOWER.has(key.toLowerCase())) return undefined
+  return `not a condition key of a trust policy (it can test ${TRUST_CONDITION_KEYS.join(', ')}): a condition on it would never be satisfied, or, negated, always`
+}
+
+/**
  * The one place a condition key becomes request values (keys are case-insensitive). Derived keys
  * live here: `acs:CurrentTime` comes from `context.now`. Claim-based keys (`oidc:claim/<name>`)
  * are meant to be added here too. Undefined means the request has no value for the key.

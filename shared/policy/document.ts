@@ -6,6 +6,7 @@ import {
   type ConditionOperator,
   isConditionOperator,
   normaliseConditionValue,
+  trustConditionKeyProblem,
 } from './conditions.ts'
 
 export type PolicyKind = 'trust' | 'permission' | 'session'
@@ -257,7 +258,11 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind, stored:
     fail(location, 'must contain Resource or NotResource')
   }
 
-  const condition = has('Condition') ? readCondition(raw.Condition, at(location, 'Condition')) : undefined
+  // A trust policy's conditions can only test what an exchange knows (TRUST_CONDITION_KEYS): on any
+  // other key a positive operator never holds and a negated one always does, so a Deny would never
+  // fire and an Allow's exclusion would admit everyone. One stored before this rule is read as it was.
+  const keyRule = kind === 'trust' && !stored ? trustConditionKeyProblem : undefined
+  const condition = has('Condition') ? readCondition(raw.Condition, at(location, 'Condition'), keyRule) : undefined
 
   return {
     ...(sid === undefined ? {} : { Sid: sid }),
@@ -289,7 +294,7 @@ function readPrincipal(raw: unknown, location: string): PolicyPrincipal {
   return Object.fromEntries(entries)
 }
 
-function readCondition(raw: unknown, location: string): ConditionBlock {
+function readCondition(raw: unknown, location: string, keyRule?: (key: string) => string | undefined): ConditionBlock {
   if (!isObject(raw)) fail(location, 'must be an object of condition operators')
   const operators = Object.keys(raw)
   // An empty block would hold vacuously; refusing it keeps a half-deleted condition from widening a grant.
@@ -305,6 +310,8 @@ function readCondition(raw: unknown, location: string): ConditionBlock {
     const entries: [string, string[]][] = []
     for (const key of keys) {
       if (!CONDITION_KEY.test(key)) fail(opLocation, `${quote(key)} is not a valid condition key (expected "<prefix>:<name>")`)
+      const problem = keyRule?.(key)
+      if (problem !== undefined) fail(at(opLocation, key), problem)
       entries.push([key, readConditionValues(operator, keysRaw[key], at(opLocation, key))])
     }
     block.push([operator, Object.fromEntries(entries)])

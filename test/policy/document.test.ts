@@ -9,6 +9,7 @@ import {
   parseSessionPolicy,
   serializePolicyDocument,
 } from '../../shared/policy/document.ts'
+import { TRUST_CONDITION_KEYS } from '../../shared/policy/conditions.ts'
 
 const PROVIDER = 'acs:ram::1234567890123456:oidc-provider/demo-idp'
 
@@ -227,6 +228,18 @@ describe('parsePolicyDocument normalisation', () => {
     })
   })
 
+  it('refuses a trust condition on a key no exchange has (keys are case-insensitive); one stored before that rule is still read', () => {
+    const onKey = (key: string, operator = 'StringEquals') => mutate(trustFixture, (d) => (first(d).Condition = { [operator]: { [key]: 'x' } }))
+    for (const key of TRUST_CONDITION_KEYS) expect(checkPolicyDocument(onKey(key.toUpperCase()), 'trust').ok, key).toBe(true)
+    const unknown = checkPolicyDocument(onKey('oidc:repository', 'StringNotEquals'), 'trust')
+    expect(unknown).toMatchObject({ ok: false, location: 'Statement[0].Condition.StringNotEquals.oidc:repository', reason: expect.stringContaining('not a condition key of a trust policy') })
+    expect(checkPolicyDocument(onKey('acs:SecureTransport', 'Bool'), 'trust').ok).toBe(false)
+    expect(parsePolicyDocument(onKey('oidc:repository'), 'trust', { stored: true }).Statement[0]!.Condition).toEqual({ StringEquals: { 'oidc:repository': ['x'] } })
+    // Permission and session policies may name any key (Alibaba's global keys among them).
+    const permission = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { Bool: { 'acs:MFAPresent': 'false' } } }] })
+    expect(checkPolicyDocument(permission, 'permission').ok).toBe(true)
+  })
+
   it('accepts a trust policy without Resource; one stored with a Resource before that rule is still read, its Resource validated', () => {
     expect(checkPolicyDocument(JSON.stringify(trustFixture()), 'trust').ok).toBe(true)
     const scoped = mutate(trustFixture, (d) => (first(d).Resource = 'acs:ram::1234567890123456:role/r'))
@@ -328,7 +341,9 @@ describe('serialisation round trip', () => {
     Object.fromEntries(
       Object.keys(ops).map((op) => {
         const value = { StringLike: 'repo:*', StringNotEquals: ['a', 'b'], NumericLessThan: 3, Bool: true, IpAddress: '10.0.0.0/8' }[op]
-        return [op, { 'test:key': value }]
+        // Keys a trust policy can test (TRUST_CONDITION_KEYS); the grammar checks values by operator.
+        const key = { StringLike: 'oidc:sub', StringNotEquals: 'oidc:aud', NumericLessThan: 'acs:CurrentTime', Bool: 'oidc:iss', IpAddress: 'acs:SourceIp' }[op]!
+        return [op, { [key]: value }]
       }),
     ),
   )

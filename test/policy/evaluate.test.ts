@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createRequestContext } from '../../shared/policy/conditions.ts'
+import { createRequestContext, resolveConditionKey, TRUST_CONDITION_KEYS } from '../../shared/policy/conditions.ts'
 import { type PolicyDocument, type PolicyStatement, parsePolicyDocument } from '../../shared/policy/document.ts'
 import {
   type PolicyRequest,
@@ -316,6 +316,11 @@ describe('createTrustContext', () => {
       }),
       { numRuns: 200 },
     )
+  })
+
+  it('has a value for every key a trust policy may test (TRUST_CONDITION_KEYS)', () => {
+    const context = createTrustContext({ providerArn: 'p', claims: { iss: 'https://i', aud: ['a'], sub: 's' }, now: new Date(1_764_000_000_000), sourceIp: '10.0.0.1' })
+    for (const key of TRUST_CONDITION_KEYS) expect(resolveConditionKey(context, key), key).toBeDefined()
   })
 })
 
