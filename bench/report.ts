@@ -68,7 +68,6 @@ const f0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en
 const f1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a')
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a')
 const range0 = (s: Summary) => `${f0(s.min)}–${f0(s.max)}`
-const range1 = (s: Summary) => `${f1(s.min)}–${f1(s.max)}`
 const x = (r: { median: number; min: number; max: number }) => `**${f2(r.median)}×** (${f2(r.min)}–${f2(r.max)})`
 const kib = (b: number) => `${(b / 1024).toFixed(0)} KiB`
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`

@@ -23,7 +23,6 @@ const FINISH_RESERVE_MS = 5_000
 interface ScheduledEvent {
   id?: string
   'detail-type'?: string
-  time?: string
 }
 
 interface LambdaContext {

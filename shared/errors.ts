@@ -1,5 +1,5 @@
 // The closed list of error codes the service answers with, and the error classes that carry them.
-// Codes are Alibaba Cloud's where Alibaba documents one (see ../shared/spec/alibaba-api.md); where the
+// Codes are Alibaba Cloud's where Alibaba documents one (the team's spec, alibaba-api.md, beside the checkout in ../shared/spec/); where the
 // spec marks a code unconfirmed we chose one in the same family and list it in README.md ("Errors").
 
 /** Fixed codes and their HTTP status. Parameter-rule codes are the families below. */
@@ -112,10 +112,6 @@ export class ApiError extends Error {
     this.detail = options.detail
     this.retryAfterMs = options.retryAfterMs
   }
-}
-
-export function isApiError(e: unknown): e is ApiError {
-  return e instanceof ApiError
 }
 
 // Helpers named by how the caller reacts.

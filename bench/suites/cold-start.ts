@@ -101,10 +101,10 @@ export async function runColdStart(ctx: BenchContext, dir: string, idp: HttpsIdp
   const bundles: Record<string, BundleSize> = {}
   for (const [name, file] of Object.entries(built)) {
     // The whole output directory: a split bundle's index.mjs imports its chunks/.
-    const copy = join(dir, 'bundles', name, 'index.mjs')
-    cpSync(dirname(file), join(dir, 'bundles', name), { recursive: true })
-    const zip = zipSize(join(dir, 'bundles', name), dir)
-    const rawBytes = deployedFiles(join(dir, 'bundles', name)).reduce((n, f) => n + statSync(join(dir, 'bundles', name, f)).size, 0)
+    const copy = join(dir, 'bundles', name)
+    cpSync(dirname(file), copy, { recursive: true })
+    const zip = zipSize(copy, dir)
+    const rawBytes = deployedFiles(copy).reduce((n, f) => n + statSync(join(copy, f)).size, 0)
     bundles[name] = { file: `.build/${name}/`, rawBytes, zipBytes: zip.bytes, zipMethod: zip.method }
   }
   const bundle = join(dir, 'bundles', 'tokenExchange', 'index.mjs')

@@ -16,7 +16,7 @@ export interface AuthenticatorDeps {
   accounts: AccountStore
   nonces: NonceStore
   windowSeconds: number
-  sessions?: SessionResolver
+  sessions: SessionResolver
   /** How long a looked-up AccessKey may be reused without a table read (bound on revocation delay). */
   keyCacheMs?: number
 }
@@ -36,7 +36,6 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
           if (securityToken === undefined) {
             throw new ApiError('InvalidSecurityToken.Malformed', 'Temporary credentials (STS.* AccessKeyId) need their SecurityToken (x-acs-security-token).')
           }
-          if (!deps.sessions) throw new ApiError('InvalidAccessKeyId.NotFound', 'Specified access key is not found.')
           const session = await deps.sessions(accessKeyId, securityToken, now)
           caller = session.caller
           return { accessKeyId, secret: session.secret, active: true }

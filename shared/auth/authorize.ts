@@ -56,12 +56,6 @@ function checkWithoutPolicies(caller: Caller, permission: Permission, def: Actio
   return caller.type === 'root'
 }
 
-/** Without a store: root keys only; temporary credentials are denied. */
-export const authorizeRequest: Authorize = (caller, permission, def) => {
-  if (checkWithoutPolicies(caller, permission, def)) return
-  throw noPermission(caller, actionName(permission, def), 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy')
-}
-
 export interface AuthorizerDeps {
   roles: Pick<RoleStore, 'get'>
   policies: Pick<PolicyStore, 'get'>
@@ -85,7 +79,7 @@ interface RolePolicies {
 }
 
 export interface Authorizer extends Authorize {
-  /** Forgets every cached role (tests; or after a write this container knows about). */
+  /** Forgets every cached role (tests). */
   clearCache(): void
 }
 

@@ -37,10 +37,6 @@ export class TtlCache<K, V> {
     return p
   }
 
-  delete(key: K): void {
-    this.entries.delete(key)
-  }
-
   clear(): void {
     this.entries.clear()
   }

@@ -9,6 +9,7 @@
 // All with `source: oidc-sts`.
 
 import { checkIssuerUrl } from '../validation/oidc-provider-rules.ts'
+import { isObject } from '../validation/is-object.ts'
 
 export const EVENT_SOURCE = 'oidc-sts'
 
@@ -100,7 +101,6 @@ export function isIssuerUrl(v: unknown): v is string {
 
 export type KeyRotationRequest = { issuer: string; notBefore: number; reason: KeyRotationReason | undefined; eventId: string }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const REASONS: ReadonlySet<string> = new Set<KeyRotationReason>(['key-ids-changed', 'chain-changed', 'provider-changed', 'announced'])
 
 /**

@@ -75,7 +75,6 @@ export interface ActionContext<Deps> {
   caller: Caller | undefined
   deps: Deps
   request: RequestInfo
-  params: Params
 }
 
 /** `const define = actionsWith<MyDeps>()`: then `define({...})` infers each action's input type. */

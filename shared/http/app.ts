@@ -163,7 +163,6 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
         caller,
         deps: opts.deps,
         request,
-        params: rpcReq.params,
       })
       if (!def.audited) opts.logger.info('request', { requestId: req.id, action: actionName, status: 200, ms: msSince(started) })
       const body = result instanceof JsonMembers ? `{"RequestId":${JSON.stringify(req.id)},${result.json}}` : JSON.stringify({ RequestId: req.id, ...result })

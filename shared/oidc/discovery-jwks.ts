@@ -7,11 +7,11 @@
 
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { isAllowedAlgorithm, type JwsAlgorithm, MAX_RSA_MODULUS_BITS, MIN_RSA_MODULUS_BITS } from './jws-algorithms.ts'
+import { isObject } from '../validation/is-object.ts'
+import { MAX_KID_LENGTH } from './verify-token.ts'
 
 /** A JWKS with more keys than this is refused as a whole (real IdPs publish 1-5). */
 export const MAX_JWKS_KEYS = 100
-/** Same bound as the token header's kid (verify-token.ts MAX_KID_LENGTH). */
-export const MAX_JWK_KID_LENGTH = 256
 
 export type EcCurve = 'P-256' | 'P-384' | 'P-521'
 
@@ -53,7 +53,6 @@ const EC_ALG: Record<EcCurve, JwsAlgorithm> = { 'P-256': 'ES256', 'P-384': 'ES38
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 function base64url(value: unknown): Buffer | undefined {
   return typeof value === 'string' && BASE64URL.test(value) ? Buffer.from(value, 'base64url') : undefined
@@ -126,8 +125,8 @@ export function parseJwks(doc: unknown): ParsedJwks {
   doc.keys.forEach((raw: unknown, index: number) => {
     if (!isObject(raw)) return skipped.push({ index, reason: 'not a JSON object' })
     const kid = raw.kid
-    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_JWK_KID_LENGTH)) {
-      return skipped.push({ index, reason: `kid is not a string of 1..${MAX_JWK_KID_LENGTH} characters` })
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+      return skipped.push({ index, reason: `kid is not a string of 1..${MAX_KID_LENGTH} characters (the token header's bound)` })
     }
     const named = kid === undefined ? {} : { kid }
     const checked = checkJwk(raw)

@@ -178,8 +178,8 @@ export class JwksCache {
   }
 
   /**
-   * Installs a stored copy (issue 5's key-refresh job, in process or via the table) if it is newer than
-   * what the entry holds. Returns whether it was applied; a malformed copy is refused.
+   * Installs a stored copy if it is newer than what the entry holds (tests; containers read the
+   * table's copy themselves). Returns whether it was applied; a malformed copy is refused.
    */
   seed(issuer: string, copy: StoredJwksCopy): boolean {
     return this.applyCopy(issuer, this.entryFor(issuer), copy)

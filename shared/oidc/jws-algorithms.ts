@@ -40,8 +40,6 @@ const ALGORITHMS: Readonly<Record<JwsAlgorithm, AlgorithmSpec>> = {
   ES512: { family: 'ES', hash: 'sha512', curve: 'secp521r1', curveName: 'P-521', coordinateBytes: 66, order: P521_ORDER },
 }
 
-export const ALLOWED_ALGORITHMS = Object.keys(ALGORITHMS) as readonly JwsAlgorithm[]
-
 export function isAllowedAlgorithm(alg: unknown): alg is JwsAlgorithm {
   return typeof alg === 'string' && Object.hasOwn(ALGORITHMS, alg)
 }

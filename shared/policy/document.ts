@@ -8,6 +8,7 @@ import {
   normaliseConditionValue,
   trustConditionKeyProblem,
 } from './conditions.ts'
+import { isObject } from '../validation/is-object.ts'
 
 export type PolicyKind = 'trust' | 'permission' | 'session'
 export type Effect = 'Allow' | 'Deny'
@@ -354,10 +355,6 @@ function rejectUnknownKeys(raw: Record<string, unknown>, location: string, allow
   for (const key of Object.keys(raw)) {
     if (!allowed.includes(key)) fail(at(location, key), 'unknown element')
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function quote(text: string): string {

@@ -10,11 +10,7 @@ import { parseAuditLine, type AuditRecord } from '../audit/audit-log.ts'
 import type { Logger } from '../log.ts'
 import type { AuditStore } from '../store/audit-store.ts'
 
-/** A subscription delivery: `awslogs.data` is base64 of the gzipped JSON below. */
-export interface CloudWatchLogsEvent {
-  awslogs: { data: string }
-}
-
+/** What a subscription delivery's `awslogs.data` holds, as base64 of gzipped JSON. */
 export interface LogsData {
   messageType: 'DATA_MESSAGE' | 'CONTROL_MESSAGE'
   logGroup: string

@@ -23,7 +23,6 @@ export interface BackgroundJobsOptions {
 
 export interface BackgroundJobs {
   readonly bus: InProcessBus
-  readonly refresher: KeyRefresher
   /** Runs a check now unless one is running (then resolves with that one's result). */
   runHealthCheck(): Promise<HealthCheckSummary | undefined>
   /** Schedules the first check at once and then every interval (no-op when the interval is 0). */
@@ -88,7 +87,6 @@ export function startBackgroundJobs(opts: BackgroundJobsOptions): BackgroundJobs
 
   return {
     bus,
-    refresher,
     runHealthCheck: runOnce,
     start: () => schedule(0),
     async providerChanged(issuer) {

@@ -25,6 +25,7 @@ import { chainsVouchFor } from '../oidc/https-fetch-chain.ts'
 import type { JwksCopyRecord, JwksCopyStore } from '../store/jwks-copy-store.ts'
 import { type DirectoryProvider, type ProviderDirectory, providerKeyOf } from '../store/provider-directory.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
+import { isObject } from '../validation/is-object.ts'
 
 /** Issuers of one stream batch refreshed at once (batch of 25 × a 5 s fetch budget each, within the 60 s timeout). */
 const STREAM_ISSUER_CONCURRENCY = 8
@@ -94,7 +95,6 @@ interface StreamWork {
   providers: DirectoryProvider[]
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export class KeyRefresher {
   private readonly now: () => number

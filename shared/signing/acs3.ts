@@ -41,7 +41,8 @@ export interface CanonicalInput {
  */
 export type QueryNameStyle = 'rfc3986' | 'sdk'
 
-const incomplete = (message: string) => new ApiError('IncompleteSignature', message)
+/** A signature that is missing a part or malformed (both signature versions). */
+export const incomplete = (message: string) => new ApiError('IncompleteSignature', message)
 
 const CREDENTIAL = /^[\x21-\x7E]{1,128}$/
 // RFC 9110 token characters, lower-case only: the SDK lower-cases names before signing them.

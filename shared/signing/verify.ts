@@ -7,6 +7,7 @@ import {
   buildCanonicalRequestV3,
   canonicalQueryStringV3,
   hashPayload,
+  incomplete,
   parseAcs3Authorization,
   signV3,
   stringToSignV3,
@@ -54,8 +55,6 @@ export interface VerifiedCaller {
   securityToken: string | undefined
   scheme: 'ACS3-HMAC-SHA256' | 'HMAC-SHA1'
 }
-
-const incomplete = (message: string) => new ApiError('IncompleteSignature', message)
 
 /** `YYYY-MM-DDThh:mm:ssZ` only: what every SDK sends, and one spelling per instant keeps logs honest. */
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/

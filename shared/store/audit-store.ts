@@ -67,7 +67,7 @@ export class AuditStore {
     const tableName = this.t.table.getName()
     let requests: unknown[] = records.map((r) => ({ PutRequest: { Item: this.itemOf(r) } }))
     try {
-      // As executeBatchWrite({ maxAttempts: 5 }) did: unprocessed items are sent again, up to 5 attempts.
+      // Unprocessed items are sent again, with backoff, up to 5 attempts.
       for (let attempt = 1; attempt <= 5 && requests.length > 0; attempt++) {
         if (attempt > 1) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt))
         const out = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests as never } }))

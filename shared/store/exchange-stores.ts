@@ -1,7 +1,7 @@
 // The stores of the token-exchange function, shaped as openStores() but without loading the AWS SDK or
 // dynamodb-toolbox at cold start: the reads of an exchange (provider, role, stored JWKS copy) go through
-// the raw GetItem client (hot-reads.ts); every other store method (audit batches, signed-call keys and
-// nonces, policies, attachments) imports stores.ts on its first call (a chunk of its own in the bundle)
+// the raw GetItem client (hot-reads.ts); every other store method (signed-call keys and nonces, the
+// only others token exchange makes) imports stores.ts on its first call (a chunk of its own in the bundle)
 // and runs on the toolbox stores from then on. Without credentials the raw client can use (no endpoint
 // and no AWS_ACCESS_KEY_ID in the environment: a developer profile, SSO...), the reads use them too.
 

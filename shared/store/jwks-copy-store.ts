@@ -24,7 +24,7 @@ export interface JwksCopyRecord {
 export class JwksCopyStore {
   private readonly entity
 
-  constructor(private readonly t: StoreTable) {
+  constructor(t: StoreTable) {
     this.entity = new Entity({
       name: 'JwksCopy',
       table: t.table,

@@ -5,7 +5,7 @@
 // test CA through NODE_EXTRA_CA_CERTS: the supported way for Node, and what a pod would do. The ID
 // token comes from a real OpenID provider (oidc-provider) over HTTPS with a second, unrelated test CA.
 
-import stsModule, * as sts from '@alicloud/sts20150401'
+import stsModule from '@alicloud/sts20150401'
 import imsModule, * as ims from '@alicloud/ims20190815'
 import ramModule, * as ram from '@alicloud/ram20150501'
 import { $OpenApiUtil } from '@alicloud/openapi-core'

@@ -1,7 +1,6 @@
 // A real service for one test file: its own table on the run's DynamoDB Local, the operator account
 // bootstrapped, and the full local app (inject() or a real listener). No mocks.
 
-import type { FastifyInstance } from 'fastify'
 import { loadConfig } from '../../shared/config.ts'
 import { createLogger, type Logger } from '../../shared/log.ts'
 import { managementActions } from '../../shared/management-app.ts'
