@@ -9,8 +9,9 @@
 //     previous run (the key-refresh function, or any other subscriber, reacts at once).
 // Each IdP's events are published as soon as its records are written, so a run cut short (timeout,
 // crash) loses none of the changes it has already saved. A record keeps the status last announced
-// (notifiedStatus) and is marked once its event is delivered: a change the bus refused, or that a
-// crash kept from being published, is announced by the next run (at least once, never lost). IdPs
+// (notifiedStatus) and the one being announced (announcing), settled once the bus answers: a change
+// the bus refused is announced by the next run; one whose fate is unknown (a crash, a failed write
+// after delivery) makes the next run announce whatever status it finds (at least once, never lost). IdPs
 // never checked come first, the rest in a new random order each run, so a run that cannot finish does
 // not starve the same IdPs every time.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
@@ -64,6 +65,9 @@ export interface HealthCheckSummary {
   errors: number
 }
 
+/** Store requests of one issuer's providers (and of the orphan removal) in flight at once. */
+const PROVIDER_CONCURRENCY = 16
+
 export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthCheckSettings): Promise<HealthCheckSummary> {
   const now = settings.now ?? Date.now
   const started = now()
@@ -89,15 +93,26 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
     const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
     const checkedAt = now()
     let previous: ProviderHealthRecord | undefined
-    for (const p of members) {
+    // The members' records several at a time: one after another, an issuer that hundreds of accounts
+    // trust would hold the run for hundreds of store round trips after its IdP answered.
+    await forEachBounded(members, PROVIDER_CONCURRENCY, async (p) => {
       try {
-        const old = await deps.health.get(p.accountId, p.name)
-        if (old !== undefined && old.issuerUrl === issuer && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
+        const stored = await deps.health.get(p.accountId, p.name)
+        // A record of another issuer belongs to a provider deleted and re-created under the same name
+        // since the last run: this one starts unchecked.
+        const old = stored?.issuerUrl === issuer ? stored : undefined
+        if (old !== undefined && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
         const ev = evaluateProviderHealth(observation, p.fingerprints, checkedAt, settings.warningDays)
         const changed = old?.status !== ev.status
-        // What subscribers last heard; a change they have not heard of yet is announced (again) below.
+        // What subscribers last heard for certain. When the last change's announcement is not confirmed
+        // (its event was refused, or delivered but not marked), they may have heard either that or the
+        // change: the current status is announced again, a duplicate at worst, never a loss.
         const notified = old === undefined ? 'unchecked' : (old.notifiedStatus ?? old.status)
-        const announce = notified !== ev.status
+        const inFlight = old?.announcing
+        const announce = notified !== ev.status || inFlight !== undefined
+        // What the event calls the status before: the confirmed one, unless that is the current status
+        // (then the announcement in doubt is what subscribers may still believe).
+        const previousStatus = notified !== ev.status || inFlight === undefined ? notified : inFlight
         const record: ProviderHealthRecord = {
           accountId: p.accountId,
           name: p.name,
@@ -106,6 +121,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
           checkedAt,
           statusChangedAt: changed || old === undefined ? checkedAt : old.statusChangedAt,
           notifiedStatus: notified,
+          ...(announce ? { announcing: ev.status } : {}),
           checkedFingerprints: p.fingerprints,
           ...(ev.matchedFingerprint === undefined ? {} : { matchedFingerprint: ev.matchedFingerprint }),
           fingerprintsToAdd: ev.fingerprintsToAdd,
@@ -124,7 +140,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
             providerName: p.name,
             providerArn: providerArn(p.accountId, p.name),
             issuerUrl: issuer,
-            previousStatus: notified,
+            previousStatus,
             status: ev.status,
             checkedAt: formatUtc(checkedAt),
             ...(ev.problem === undefined ? {} : { problem: ev.problem }),
@@ -139,7 +155,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         errors++
         logger.error('health record not written', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
       }
-    }
+    })
     const change = observedChange(previous?.observation, observation)
     if (change !== undefined) {
       const detail: KeyRotationDetail = {
@@ -166,18 +182,34 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
       published.published += result.published
       published.failed += result.undelivered.length
       const undelivered = new Set(result.undelivered)
-      for (const [event, record] of announcing) {
-        if (undelivered.has(event)) continue
+      // Settled both ways: delivered, subscribers heard the status; refused, they did not.
+      await forEachBounded([...announcing], PROVIDER_CONCURRENCY, async ([event, record]) => {
+        const { announcing: _sent, ...settled } = record
         try {
-          await deps.health.put({ ...record, notifiedStatus: record.status })
+          await deps.health.put(undelivered.has(event) ? settled : { ...settled, notifiedStatus: record.status })
         } catch (e) {
-          // The next run announces the change once more: a duplicate, never a loss.
+          // Left in doubt: the next run announces the status it finds, a duplicate at worst, never a loss.
           errors++
-          logger.error('health record not marked as announced', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
+          logger.error('health record not settled after publishing', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
         }
-      }
+      })
     }
   }
+
+  // Records of providers deleted since they were last checked (index reads lag a little: a record is
+  // only removed when its provider is absent from the same scan that listed the record).
+  const live = new Set(providers.map((p) => `${p.accountId}/${p.name}`))
+  let orphansRemoved = 0
+  // First, several at a time: a run that then runs out of time on its IdPs has still done this.
+  await forEachBounded(health.filter((h) => !live.has(`${h.accountId}/${h.name}`)), PROVIDER_CONCURRENCY, async (h) => {
+    try {
+      await deps.health.delete(h.accountId, h.name)
+      orphansRemoved++
+    } catch (e) {
+      errors++
+      logger.error('orphaned health record not removed', { accountId: h.accountId, provider: h.name, error: e as Error })
+    }
+  })
 
   const checked = new Set(health.map((h) => `${h.accountId}/${h.name}/${h.issuerUrl}`))
   const neverChecked = ([issuer, members]: [string, DirectoryProvider[]]) => members.some((p) => !checked.has(`${p.accountId}/${p.name}/${issuer}`))
@@ -186,20 +218,6 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
   const issuersSkipped = await forEachBounded(ordered, settings.concurrency, checkIssuer, settings.signal)
   if (issuersSkipped > 0) logger.warn('health check stopped before every IdP was checked', { issuersSkipped })
 
-  // Records of providers deleted since they were last checked (index reads lag a little: a record is
-  // only removed when its provider is absent from the same scan that listed the record).
-  const live = new Set(providers.map((p) => `${p.accountId}/${p.name}`))
-  let orphansRemoved = 0
-  for (const h of health) {
-    if (live.has(`${h.accountId}/${h.name}`)) continue
-    try {
-      await deps.health.delete(h.accountId, h.name)
-      orphansRemoved++
-    } catch (e) {
-      errors++
-      logger.error('orphaned health record not removed', { accountId: h.accountId, provider: h.name, error: e as Error })
-    }
-  }
 
   errors += published.failed
   return {

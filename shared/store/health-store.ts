@@ -30,6 +30,13 @@ export interface ProviderHealthRecord {
    * before the field existed, which count as announced.
    */
   notifiedStatus?: HealthStatus | 'unchecked'
+  /**
+   * The status an event was sent to announce, not yet known to be delivered or refused: set when the
+   * record is written before publishing, cleared once the bus answers. Still set on the next run (the
+   * mark after delivery failed, or the run stopped), subscribers may have heard either this or
+   * notifiedStatus, so that run announces the status it finds whatever it is.
+   */
+  announcing?: HealthStatus
   /** The provider's fingerprints the status was evaluated against. */
   checkedFingerprints: string[]
   matchedFingerprint?: string
@@ -60,6 +67,7 @@ export class HealthStore {
         checkedAt: number(),
         statusChangedAt: number(),
         notifiedStatus: string().enum(...STATUSES, 'unchecked').optional(),
+        announcing: string().enum(...STATUSES).optional(),
         checkedFingerprints: list(string()),
         matchedFingerprint: string().optional(),
         fingerprintsToAdd: list(string()),

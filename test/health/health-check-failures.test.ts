@@ -176,6 +176,73 @@ describe('health check failure statuses', () => {
     blinking.route(blinking.discoveryPath, undefined)
   })
 
+  it('announces the status it finds after an announcement whose delivery it could not record (the record written after publishing failed)', async () => {
+    idps.doubtful = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/doubtful' })
+    const doubtful = idps.doubtful
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'doubtful', issuer: doubtful.issuer, fingerprints: [pki.intermediate.sha1] })
+    const announced: Record<string, unknown>[] = []
+    const publisher = {
+      publish: async (events: Parameters<typeof bus.publish>[0]) => {
+        announced.push(...events.map((e) => e.detail as Record<string, unknown>).filter((d) => d.providerName === 'doubtful'))
+        return { published: events.length, undelivered: [] }
+      },
+    }
+    // The real client, made to fail the write that settles the record once its event was delivered.
+    let failSettle = false
+    const client = svc.stores.documentClient
+    client.middlewareStack.add((next) => async (args) => {
+      const item = (args.input as { Item?: Record<string, unknown> }).Item
+      if (failSettle && item?.sk === 'OIDCHEALTH#doubtful' && item.announcing === undefined) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' })
+      return next(args)
+    }, { step: 'initialize', name: 'failSettle' })
+    try {
+      const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
+      await run()
+      expect(announced).toEqual([expect.objectContaining({ previousStatus: 'unchecked', status: 'ok' })])
+      // Down; the event goes out, but the record cannot be settled: the announcement stays in doubt.
+      doubtful.route(doubtful.discoveryPath, { status: 404, body: { error: 'gone' } })
+      failSettle = true
+      expect((await run()).errors).toBeGreaterThan(0)
+      expect(announced.slice(1)).toEqual([expect.objectContaining({ previousStatus: 'ok', status: 'invalid-discovery' })])
+      expect(await svc.stores.health.get(svc.root.AccountId, 'doubtful')).toMatchObject({ status: 'invalid-discovery', notifiedStatus: 'ok', announcing: 'invalid-discovery' })
+      // Back up before the next run: subscribers may have heard "invalid-discovery", so "ok" is announced again.
+      failSettle = false
+      doubtful.route(doubtful.discoveryPath, undefined)
+      expect((await run()).errors).toBe(0)
+      expect(announced.slice(2)).toEqual([expect.objectContaining({ previousStatus: 'invalid-discovery', status: 'ok' })])
+      const settled = await svc.stores.health.get(svc.root.AccountId, 'doubtful')
+      expect(settled).toMatchObject({ status: 'ok', notifiedStatus: 'ok' })
+      expect(settled).not.toHaveProperty('announcing')
+      await run()
+      expect(announced).toHaveLength(3)
+    } finally {
+      client.middlewareStack.remove('failSettle')
+    }
+  })
+
+  it('treats a provider deleted and re-created under its name with another issuer as never checked', async () => {
+    const first = (idps.rebornA = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/reborn-a' }))
+    const second = (idps.rebornB = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/reborn-b' }))
+    const announced: Record<string, unknown>[] = []
+    const publisher = {
+      publish: async (events: Parameters<typeof bus.publish>[0]) => {
+        announced.push(...events.map((e) => e.detail as Record<string, unknown>).filter((d) => d.providerName === 'reborn'))
+        return { published: events.length, undelivered: [] }
+      },
+    }
+    const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'reborn', issuer: first.issuer, fingerprints: [pki.intermediate.sha1] })
+    await run()
+    expect((await svc.call('DeleteOIDCProvider', '2019-08-15', { OIDCProviderName: 'reborn' })).status).toBe(200)
+    await registerProvider(svc, { account: svc.root.AccountId, name: 'reborn', issuer: second.issuer, fingerprints: [pki.intermediate.sha1] })
+    await run()
+    expect(announced).toEqual([
+      expect.objectContaining({ previousStatus: 'unchecked', status: 'ok', issuerUrl: first.issuer }),
+      expect.objectContaining({ previousStatus: 'unchecked', status: 'ok', issuerUrl: second.issuer }),
+    ])
+    expect(await svc.stores.health.get(svc.root.AccountId, 'reborn')).toMatchObject({ issuerUrl: second.issuer, status: 'ok' })
+  })
+
   it('tries an IdP once more after a transient failure before calling it unreachable', async () => {
     idps.flaky = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/flaky' })
     const flaky = idps.flaky
