@@ -87,7 +87,8 @@ const TRANSPORT: ReadonlySet<ProblemKind> = new Set(['unreachable', 'timeout', '
 export function statusOfProblem(p: ObservationProblem): HealthStatus {
   if (p.kind === 'fingerprint-mismatch') return 'fingerprint-mismatch'
   if (TRANSPORT.has(p.kind)) return 'unreachable'
-  if (p.kind === 'bad-status' && (p.httpStatus ?? 0) >= 500) return 'unreachable'
+  // A server error, or the IdP asking us to slow down (429, still so after the retry): not its configuration.
+  if (p.kind === 'bad-status' && ((p.httpStatus ?? 0) >= 500 || p.httpStatus === 429)) return 'unreachable'
   // A non-https jwks_uri is the discovery document's fault.
   if (p.kind === 'not-https' || p.kind === 'invalid-discovery' || p.kind === 'issuer-mismatch') return 'invalid-discovery'
   if (p.kind === 'invalid-jwks' || p.kind === 'no-usable-key') return 'invalid-jwks'

@@ -69,6 +69,7 @@ describe('statusOfProblem', () => {
     ['certificate-invalid', 'jwks', undefined, 'unreachable'],
     ['forbidden-address', 'jwks', undefined, 'unreachable'],
     ['bad-status', 'discovery', 503, 'unreachable'],
+    ['bad-status', 'jwks', 429, 'unreachable'],
     ['bad-status', 'discovery', 404, 'invalid-discovery'],
     ['bad-status', 'jwks', 404, 'invalid-jwks'],
     ['redirect', 'jwks', 302, 'invalid-jwks'],
