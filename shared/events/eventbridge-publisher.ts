@@ -21,8 +21,14 @@ export class EventBridgePublisher implements EventPublisher {
   private readonly client: Pick<EventBridgeClient, 'send'>
 
   constructor(private readonly opts: EventBridgePublisherOptions) {
-    // Three attempts for throttling and 5xx; a bus that stays down costs seconds, not the run.
-    this.client = opts.client ?? new EventBridgeClient({ region: opts.region, maxAttempts: 3 })
+    // Three attempts for throttling and 5xx, each bounded in time (as the table client's: without
+    // throwOnRequestTimeout the SDK only logs a request that outlasts requestTimeout): a bus that stays
+    // down or stops answering costs seconds, not the run's reserve before its timeout.
+    this.client = opts.client ?? new EventBridgeClient({
+      region: opts.region,
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 1000, requestTimeout: 2000, throwOnRequestTimeout: true },
+    })
   }
 
   async publish(events: readonly ServiceEvent[]): Promise<PublishResult> {
