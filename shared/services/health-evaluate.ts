@@ -143,6 +143,15 @@ export function evaluateProviderHealth(obs: IssuerObservation, fingerprints: rea
   const certs = [matchedCertificate('jwks', jwks, j, nowMs), matchedCertificate('discovery', discovery, d, nowMs)].filter((c): c is MatchedCertificate => c !== undefined)
   const first = certs.sort((a, b) => a.expiresInDays - b.expiresInDays)[0]
   const base = { matched, matchedFingerprint: j, fingerprintsToAdd: [], ...(first === undefined ? {} : { matchedCertificate: first }) }
+  // Valid when observed, expired by `nowMs` (a read between checks, or checks that stopped): TLS to the
+  // host now fails validation, so exchanges fail as for any expired chain.
+  if (first !== undefined && first.expiresInDays < 0) {
+    return {
+      ...base,
+      status: 'unreachable',
+      problem: `the matched certificate ${first.subject} (${first.sha1}) of the ${first.host === 'jwks' ? 'JWKS' : 'discovery'} host expired on ${first.notAfter}: connections to it fail certificate validation`,
+    }
+  }
   if (first !== undefined && first.expiresInDays <= warningDays) {
     return {
       ...base,

@@ -54,6 +54,11 @@ describe('evaluateProviderHealth', () => {
     expect(evaluateProviderHealth(observation(), [fp('b')], NOW + 380 * DAY, 30)).toMatchObject({ status: 'certificate-expiring', matchedCertificate: { expiresInDays: 20 } })
   })
 
+  it('is unreachable once the matched certificate has expired (read after the check, or checks stopped), not expiring in negative days', () => {
+    expect(evaluateProviderHealth(observation(), [fp('b')], NOW + 401 * DAY, 30)).toMatchObject({ status: 'unreachable', problem: expect.stringContaining('expired on'), matchedCertificate: { expiresInDays: -1 } })
+    expect(evaluateProviderHealth(observation(), [fp('b')], NOW + 400 * DAY, 30).status).toBe('certificate-expiring')
+  })
+
   it('gives every provider the status of a failed observation', () => {
     const failed = (problem: IssuerObservation['problem']) => evaluateProviderHealth(observation({ problem }), [fp('b')], NOW, 30).status
     expect(failed({ kind: 'timeout', stage: 'discovery', message: 'm' })).toBe('unreachable')
