@@ -13,8 +13,14 @@ export function rootCredentialsPath(dataDir: string): string {
 
 function readFile(path: string): RootCredentials | undefined {
   if (!existsSync(path)) return undefined
-  const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<RootCredentials>
-  if (typeof parsed.AccountId !== 'string' || typeof parsed.AccessKeyId !== 'string' || typeof parsed.AccessKeySecret !== 'string') {
+  let parsed: Partial<RootCredentials>
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<RootCredentials>
+  } catch (e) {
+    // Not V8's message: it quotes the text around the fault, which may be the secret.
+    throw new Error(`${path} is not JSON (${(e as Error).name}): it should hold {"AccountId","AccessKeyId","AccessKeySecret"}`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || typeof parsed.AccountId !== 'string' || typeof parsed.AccessKeyId !== 'string' || typeof parsed.AccessKeySecret !== 'string') {
     throw new Error(`${path} is not a root credentials file ({"AccountId","AccessKeyId","AccessKeySecret"})`)
   }
   return parsed as RootCredentials

@@ -12,6 +12,15 @@ import { randomByte } from './random-pool.ts'
 export const TOKEN_KEY_BYTES = 32
 /** Key ids appear in every SecurityToken header: short, URL-safe, unambiguous. */
 export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
+/** What a 32-byte key looks like in unpadded base64url: never accepted as a key id (a swapped entry). */
+const KEY_SHAPED = /^[A-Za-z0-9_-]{43}$/
+
+/** Why `kid` cannot be a token key id, or undefined. Never quotes it: a key id in error is maybe a key. */
+function kidProblem(kid: string): string | undefined {
+  if (!KID_PATTERN.test(kid)) return "key id must be 1 to 64 characters of letters, digits, '.', '_' or '-'"
+  if (KEY_SHAPED.test(kid)) return 'key id has the shape of a key (43 base64url characters): the entry is <kid>:<key>, are they swapped?'
+  return undefined
+}
 /** More keys than this is a configuration mistake (each one is tried only by exact kid, so it costs nothing at runtime). */
 export const MAX_TOKEN_KEYS = 16
 
@@ -35,7 +44,8 @@ export interface TokenKeyRing {
 }
 
 export function makeTokenKey(kid: string, key: Uint8Array): TokenKey {
-  if (!KID_PATTERN.test(kid)) throw new Error(`token key id must match ${KID_PATTERN}`)
+  const problem = kidProblem(kid)
+  if (problem !== undefined) throw new Error(`token key: ${problem}`)
   if (key.length !== TOKEN_KEY_BYTES) throw new Error(`token key must be ${TOKEN_KEY_BYTES} bytes`)
   const header = JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid })
   const protectedHeader = Buffer.from(header, 'utf8').toString('base64url')
@@ -110,8 +120,11 @@ export function parseTokenKeys(value: string, name = 'TOKEN_KEYS'): TokenKeyRing
       const kid = entry.slice(0, colon)
       const encoded = entry.slice(colon + 1)
       let ok = true
-      if (!KID_PATTERN.test(kid)) {
-        problems.push(`${where}: key id must be 1 to 64 characters of letters, digits, '.', '_' or '-'`)
+      // A key id is quoted only once it is known to be one (a swapped entry puts the key first).
+      const kidInvalid = kidProblem(kid)
+      const shown = kidInvalid === undefined ? ` ("${kid}")` : ''
+      if (kidInvalid !== undefined) {
+        problems.push(`${where}: ${kidInvalid}`)
         ok = false
       } else if (seen.has(kid)) {
         problems.push(`${where}: key id "${kid}" appears twice`)
@@ -120,10 +133,10 @@ export function parseTokenKeys(value: string, name = 'TOKEN_KEYS'): TokenKeyRing
       seen.add(kid)
       const bytes = decodeBase64urlStrict(encoded)
       if (bytes === undefined) {
-        problems.push(`${where} ("${KID_PATTERN.test(kid) ? kid : '?'}"): key is not unpadded base64url`)
+        problems.push(`${where}${shown}: key is not unpadded base64url`)
         ok = false
       } else if (bytes.length !== TOKEN_KEY_BYTES) {
-        problems.push(`${where} ("${KID_PATTERN.test(kid) ? kid : '?'}"): key must decode to ${TOKEN_KEY_BYTES} bytes, it has ${bytes.length}`)
+        problems.push(`${where}${shown}: key must decode to ${TOKEN_KEY_BYTES} bytes, it has ${bytes.length}`)
         ok = false
       }
       if (ok && bytes) keys.push(makeTokenKey(kid, bytes))

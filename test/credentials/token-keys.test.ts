@@ -9,6 +9,7 @@ import {
   formatTokenKeys,
   generateTokenKey,
   loadOrCreateTokenKeys,
+  makeTokenKey,
   parseTokenKeys,
   randomBase58,
   tokenKeysPath,
@@ -63,6 +64,16 @@ describe('parseTokenKeys', () => {
     expect(problems).toHaveLength(3)
     expect(problems.join('\n')).not.toContain(secretish)
     expect(problems.join('\n')).not.toContain(KEY_A)
+  })
+
+  it('refuses an entry with key and id swapped, or a key as its id, without showing the key', () => {
+    for (const value of [`${KEY_A}:tk-2026`, `${KEY_A}:${KEY_B}`, `${KEY_A}:${KEY_A},${KEY_A}:${KEY_A}`]) {
+      const problems = problemsOf(value).join('\n')
+      expect(problems, value).toMatch(/shape of a key.*swapped/)
+      expect(problems, value).not.toContain(KEY_A)
+      expect(problems, value).not.toContain(KEY_B)
+    }
+    expect(() => makeTokenKey(KEY_A, Buffer.alloc(32))).toThrow(/shape of a key/)
   })
 
   it('does not print key material when a ring is logged', () => {

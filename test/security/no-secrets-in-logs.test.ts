@@ -253,4 +253,14 @@ describe('no secrets in logs, at level debug', () => {
     // still show (the first line of defence is that call sites never pass secrets).
     expect(String((JSON.parse(captured[1]!) as Record<string, unknown>).opaque).length).toBeLessThan(st.length)
   })
+
+  it('redacts nested fields too (an event detail, a list of objects), and leaves dates as dates', () => {
+    const captured: string[] = []
+    const log = createLogger('debug', (l) => captured.push(l))
+    const at = new Date('2026-11-29T10:00:00Z')
+    log.warn('nested', { detail: { AccessKeySecret: svc.root.AccessKeySecret, inner: [{ securityToken: 'st-value' }] }, at })
+    expect(leaks(captured)).toEqual([])
+    expect(JSON.parse(captured[0]!)).toMatchObject({ detail: { AccessKeySecret: '[redacted]', inner: [{ securityToken: '[redacted]' }] }, at: '2026-11-29T10:00:00.000Z' })
+    expect(captured[0]).not.toContain('st-value')
+  })
 })
