@@ -12,7 +12,7 @@
 //     fingerprints.
 // Neither is on a request path. Index reads are eventually consistent: a provider created a moment
 // ago is seen by the next run (and key refresh hears of it from the stream, and reads it by key).
-// Projection: keys + `fingerprints` + `status` (what the jobs need; health chains stay in the table).
+// Projection: keys + `fingerprints` (what the jobs need; health records' contents stay in the table).
 
 import { type AttributeDefinition, DescribeTableCommand, type GlobalSecondaryIndex, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
@@ -23,7 +23,7 @@ import { HEALTH_PREFIX } from './health-store.ts'
 import { toStoreError } from './store-errors.ts'
 
 export const ISSUER_INDEX = 'byIssuer'
-export const ISSUER_INDEX_PROJECTED = ['fingerprints', 'status'] as const
+export const ISSUER_INDEX_PROJECTED = ['fingerprints'] as const
 /** What key refresh reads of a provider item (the role's dynamodb:Attributes grant names the same). */
 export const PROVIDER_READ_ATTRIBUTES = ['pk', 'sk', 'issuerUrl', 'fingerprints'] as const
 
@@ -52,7 +52,6 @@ export interface DirectoryHealthKey {
   accountId: string
   name: string
   issuerUrl: string
-  status: string | undefined
 }
 
 const ACCOUNT_PK = /^ACCOUNT#(\d{16})$/
@@ -163,11 +162,11 @@ function providerFromItem(item: Record<string, unknown>): DirectoryProvider | un
 }
 
 function healthKeyFromItem(item: Record<string, unknown>): DirectoryHealthKey | undefined {
-  const { pk, sk, issuerUrl, status } = item
+  const { pk, sk, issuerUrl } = item
   if (typeof sk !== 'string' || !sk.startsWith(HEALTH_PREFIX) || typeof pk !== 'string' || typeof issuerUrl !== 'string') return undefined
   const account = HEALTH_PK.exec(pk)?.[1]
   if (account === undefined) return undefined
-  return { accountId: account, name: sk.slice(HEALTH_PREFIX.length), issuerUrl, status: typeof status === 'string' ? status : undefined }
+  return { accountId: account, name: sk.slice(HEALTH_PREFIX.length), issuerUrl }
 }
 
 /**

@@ -76,7 +76,7 @@ describe('serverless package: the table', () => {
     expect(t.Properties.GlobalSecondaryIndexes).toEqual([{
       IndexName: 'byIssuer',
       KeySchema: [{ AttributeName: 'issuerUrl', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints'] },
     }])
     expect(t.DeletionPolicy).toBe('Delete')
   })

@@ -51,7 +51,7 @@ describe('the issuer index', () => {
     const raw = await client.send(new ScanCommand({ TableName: tableName }))
     expect(raw.Items?.map((i) => [i.pk, i.sk])).toEqual([[`HEALTH#${account}`, 'OIDCHEALTH#ci']])
     expect((await stores.health.listForAccount(account)).map((r) => r.name)).toEqual(['ci'])
-    expect((await stores.providerDirectory.scan()).health).toEqual([{ accountId: account, name: 'ci', issuerUrl: observation.issuer, status: 'ok' }])
+    expect((await stores.providerDirectory.scan()).health).toEqual([{ accountId: account, name: 'ci', issuerUrl: observation.issuer }])
   })
 
   it('is added to a table created without it', async () => {
@@ -77,7 +77,7 @@ async function addToOldTable(endpoint: string) {
   }))
   expect(await ensureTable(client, tableName)).toBe('exists')
   const index = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === ISSUER_INDEX)
-  expect(index).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] } })
+  expect(index).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints'] } })
 }
 
 describe('providers named by the table stream (keys only)', () => {
