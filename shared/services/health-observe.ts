@@ -92,7 +92,8 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
     // One transient failure must not flip every provider of the issuer to unreachable and back. The retry
     // starts only while the deadline leaves room for it: once the deadline has answered, nothing new starts.
     let retried = false
-    const retryBefore = Date.now() + opts.deadlineMs - RETRY_PAUSE_MS
+    const deadlineAt = Date.now() + opts.deadlineMs
+    const retryBefore = deadlineAt - RETRY_PAUSE_MS
     // At most: the real fetch, then one repeat per host whose chain carried none of the fingerprints.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -102,7 +103,8 @@ export async function observeIssuer(issuer: string, fingerprints: readonly strin
       } catch (e) {
         const f = discoveryFailureOf(e)
         const seen = (f?.chain ?? []).map((c) => c.sha1).filter((s) => !fps.includes(s))
-        if (f?.kind === 'fingerprint-mismatch' && seen.length > 0 && attempt < 2) {
+        // Repeated only while the deadline has not answered: after it, nothing new is fetched.
+        if (f?.kind === 'fingerprint-mismatch' && seen.length > 0 && attempt < 2 && Date.now() < deadlineAt) {
           fps = [...fps, ...seen]
           vouched = false
           continue
