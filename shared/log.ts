@@ -21,28 +21,34 @@ export interface Logger {
 }
 
 export function redact(fields: Record<string, unknown>): Record<string, unknown> {
-  return redactObject(fields, 0)
+  return redactObject(fields, 0, new WeakSet())
 }
 
 /** Nested objects and arrays are walked too (an event's detail, a response), to this depth. */
 const MAX_REDACT_DEPTH = 4
 
-function redactObject(fields: Record<string, unknown>, depth: number): Record<string, unknown> {
+function redactObject(fields: Record<string, unknown>, depth: number, seen: WeakSet<object>): Record<string, unknown> {
+  seen.add(fields)
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(fields)) out[k] = SENSITIVE.test(k) ? '[redacted]' : redactValue(v, depth)
+  for (const [k, v] of Object.entries(fields)) out[k] = SENSITIVE.test(k) ? '[redacted]' : redactValue(v, depth, seen)
   return out
 }
 
-function redactValue(v: unknown, depth: number): unknown {
+/** `seen`: the objects already written in this line, so a cycle (or a shared object) is written once. */
+function redactValue(v: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof v === 'string') return v.length > 256 ? `${v.slice(0, 64)}…[${v.length} chars]` : v
   if (v instanceof Error) return { name: v.name, message: v.message.slice(0, 256) }
   if (typeof v !== 'object' || v === null) return v
   const plain = Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null
   // A Date (or any other class instance) is written as JSON.stringify writes it.
   if (!plain) return v
+  if (seen.has(v)) return '[seen]'
   if (depth >= MAX_REDACT_DEPTH) return '[nested]'
-  if (Array.isArray(v)) return v.map((x) => redactValue(x, depth + 1))
-  return redactObject(v as Record<string, unknown>, depth + 1)
+  if (Array.isArray(v)) {
+    seen.add(v)
+    return v.map((x) => redactValue(x, depth + 1, seen))
+  }
+  return redactObject(v as Record<string, unknown>, depth + 1, seen)
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {

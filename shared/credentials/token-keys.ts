@@ -12,14 +12,9 @@ import { randomByte } from './random-pool.ts'
 export const TOKEN_KEY_BYTES = 32
 /** Key ids appear in every SecurityToken header: short, URL-safe, unambiguous. */
 export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/
-/** What a 32-byte key looks like in unpadded base64url: never accepted as a key id (a swapped entry). */
-const KEY_SHAPED = /^[A-Za-z0-9_-]{43}$/
-
 /** Why `kid` cannot be a token key id, or undefined. Never quotes it: a key id in error is maybe a key. */
 function kidProblem(kid: string): string | undefined {
-  if (!KID_PATTERN.test(kid)) return "key id must be 1 to 64 characters of letters, digits, '.', '_' or '-'"
-  if (KEY_SHAPED.test(kid)) return 'key id has the shape of a key (43 base64url characters): the entry is <kid>:<key>, are they swapped?'
-  return undefined
+  return KID_PATTERN.test(kid) ? undefined : "key id must be 1 to 64 characters of letters, digits, '.', '_' or '-'"
 }
 /** More keys than this is a configuration mistake (each one is tried only by exact kid, so it costs nothing at runtime). */
 export const MAX_TOKEN_KEYS = 16
@@ -120,8 +115,12 @@ export function parseTokenKeys(value: string, name = 'TOKEN_KEYS'): TokenKeyRing
       const kid = entry.slice(0, colon)
       const encoded = entry.slice(colon + 1)
       let ok = true
-      // A key id is quoted only once it is known to be one (a swapped entry puts the key first).
-      const kidInvalid = kidProblem(kid)
+      const bytes = decodeBase64urlStrict(encoded)
+      // Key and id swapped: the "id" is a key (32 bytes of base64url) and the "key" is none. A valid id
+      // of that shape (a JWK thumbprint) with a valid key is fine; an id is quoted only when the entry is
+      // not possibly swapped, so a key never appears in a message.
+      const swapped = decodeBase64urlStrict(kid)?.length === TOKEN_KEY_BYTES && bytes?.length !== TOKEN_KEY_BYTES
+      const kidInvalid = swapped ? 'it looks like <key>:<kid>; the entry is <kid>:<key>' : kidProblem(kid)
       const shown = kidInvalid === undefined ? ` ("${kid}")` : ''
       if (kidInvalid !== undefined) {
         problems.push(`${where}: ${kidInvalid}`)
@@ -131,7 +130,6 @@ export function parseTokenKeys(value: string, name = 'TOKEN_KEYS'): TokenKeyRing
         ok = false
       }
       seen.add(kid)
-      const bytes = decodeBase64urlStrict(encoded)
       if (bytes === undefined) {
         problems.push(`${where}${shown}: key is not unpadded base64url`)
         ok = false

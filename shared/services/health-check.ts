@@ -8,10 +8,10 @@
 //   - "OIDC Issuer Key Rotation" once per issuer whose key ids or certificate chain changed since the
 //     previous run (the key-refresh function, or any other subscriber, reacts at once).
 // Each IdP's events are published as soon as its records are written, so a run cut short (timeout,
-// crash) loses none of the changes it has already saved. A record keeps the status last announced
-// (notifiedStatus) and the one being announced (announcing), settled once the bus answers: a change
-// the bus refused is announced by the next run; one whose fate is unknown (a crash, a failed write
-// after delivery) makes the next run announce whatever status it finds (at least once, never lost). IdPs
+// crash) loses none of the changes it has already saved. A record keeps the status last announced for
+// certain (notifiedStatus) and one subscribers may believe instead (announcing), cleared once a
+// delivery is confirmed: after an announcement that was not (refused, a failure after EventBridge took
+// it, a stop), the next run announces whatever status it finds (at least once, never lost). IdPs
 // never checked come first, the rest in a new random order each run, so a run that cannot finish does
 // not starve the same IdPs every time.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
@@ -104,15 +104,17 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         if (old !== undefined && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
         const ev = evaluateProviderHealth(observation, p.fingerprints, checkedAt, settings.warningDays)
         const changed = old?.status !== ev.status
-        // What subscribers last heard for certain. When the last change's announcement is not confirmed
-        // (its event was refused, or delivered but not marked), they may have heard either that or the
-        // change: the current status is announced again, a duplicate at worst, never a loss.
+        // What subscribers last heard for certain, and a status they may believe instead (`announcing`:
+        // an announcement whose delivery is not confirmed, whether the bus refused it, timed out after
+        // taking it, or the run stopped). Either way the status found is announced: a duplicate at worst.
         const notified = old === undefined ? 'unchecked' : (old.notifiedStatus ?? old.status)
-        const inFlight = old?.announcing
-        const announce = notified !== ev.status || inFlight !== undefined
-        // What the event calls the status before: the confirmed one, unless that is the current status
-        // (then the announcement in doubt is what subscribers may still believe).
-        const previousStatus = notified !== ev.status || inFlight === undefined ? notified : inFlight
+        const doubt = old?.announcing !== undefined && old.announcing !== notified ? old.announcing : undefined
+        const announce = notified !== ev.status || doubt !== undefined
+        // The status before, as subscribers may believe it (never the status itself).
+        const previousStatus = notified !== ev.status || doubt === undefined ? notified : doubt
+        // Should this announcement not be confirmed, what subscribers may believe other than `notified`:
+        // this status, or when it is `notified` itself, the doubt it answers (kept until confirmed).
+        const nextDoubt = !announce ? undefined : ev.status !== notified ? ev.status : doubt
         const record: ProviderHealthRecord = {
           accountId: p.accountId,
           name: p.name,
@@ -121,7 +123,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
           checkedAt,
           statusChangedAt: changed || old === undefined ? checkedAt : old.statusChangedAt,
           notifiedStatus: notified,
-          ...(announce ? { announcing: ev.status } : {}),
+          ...(nextDoubt === undefined ? {} : { announcing: nextDoubt }),
           checkedFingerprints: p.fingerprints,
           ...(ev.matchedFingerprint === undefined ? {} : { matchedFingerprint: ev.matchedFingerprint }),
           fingerprintsToAdd: ev.fingerprintsToAdd,
@@ -182,15 +184,17 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
       published.published += result.published
       published.failed += result.undelivered.length
       const undelivered = new Set(result.undelivered)
-      // Settled both ways: delivered, subscribers heard the status; refused, they did not.
-      await forEachBounded([...announcing], PROVIDER_CONCURRENCY, async ([event, record]) => {
-        const { announcing: _sent, ...settled } = record
+      // Confirmed: subscribers heard the status. Not confirmed (refused, or a failure that may have
+      // come after EventBridge took it): the record stays as written, its doubt for the next run.
+      const delivered = [...announcing].filter(([event]) => !undelivered.has(event))
+      await forEachBounded(delivered, PROVIDER_CONCURRENCY, async ([, record]) => {
+        const { announcing: _settled, ...rest } = record
         try {
-          await deps.health.put(undelivered.has(event) ? settled : { ...settled, notifiedStatus: record.status })
+          await deps.health.put({ ...rest, notifiedStatus: record.status })
         } catch (e) {
           // Left in doubt: the next run announces the status it finds, a duplicate at worst, never a loss.
           errors++
-          logger.error('health record not settled after publishing', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
+          logger.error('health record not marked as announced', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
         }
       })
     }

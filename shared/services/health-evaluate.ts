@@ -144,8 +144,9 @@ export function evaluateProviderHealth(obs: IssuerObservation, fingerprints: rea
   const first = certs.sort((a, b) => a.expiresInDays - b.expiresInDays)[0]
   const base = { matched, matchedFingerprint: j, fingerprintsToAdd: [], ...(first === undefined ? {} : { matchedCertificate: first }) }
   // Valid when observed, expired by `nowMs` (a read between checks, or checks that stopped): TLS to the
-  // host now fails validation, so exchanges fail as for any expired chain.
-  if (first !== undefined && first.expiresInDays < 0) {
+  // host now fails validation, so exchanges fail as for any expired chain. (One already expired when
+  // observed was not needed by that successful validation, e.g. an old cross-signed root still sent.)
+  if (first !== undefined && first.expiresInDays < 0 && Date.parse(first.notAfter) > obs.observedAt) {
     return {
       ...base,
       status: 'unreachable',

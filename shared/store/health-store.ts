@@ -31,10 +31,10 @@ export interface ProviderHealthRecord {
    */
   notifiedStatus?: HealthStatus | 'unchecked'
   /**
-   * The status an event was sent to announce, not yet known to be delivered or refused: set when the
-   * record is written before publishing, cleared once the bus answers. Still set on the next run (the
-   * mark after delivery failed, or the run stopped), subscribers may have heard either this or
-   * notifiedStatus, so that run announces the status it finds whatever it is.
+   * A status subscribers may believe instead of notifiedStatus: one an event was sent to announce and
+   * whose delivery is not confirmed (refused, a failure after EventBridge took it, a failed write or a
+   * stop after it). Written with the record before publishing, cleared once delivery is confirmed. The
+   * next run announces the status it finds, whatever it is, while this differs from notifiedStatus.
    */
   announcing?: HealthStatus
   /** The provider's fingerprints the status was evaluated against. */

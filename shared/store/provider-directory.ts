@@ -12,7 +12,7 @@
 //     fingerprints.
 // Neither is on a request path. Index reads are eventually consistent: a provider created a moment
 // ago is seen by the next run (and key refresh hears of it from the stream, and reads it by key).
-// Projection: keys + `fingerprints` (what the jobs need; health records' contents stay in the table).
+// Projection: keys + `fingerprints` (what the jobs read) + `status` (see ISSUER_INDEX_PROJECTED).
 
 import { type AttributeDefinition, DescribeTableCommand, type GlobalSecondaryIndex, UpdateTableCommand } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
@@ -23,7 +23,9 @@ import { HEALTH_PREFIX } from './health-store.ts'
 import { toStoreError } from './store-errors.ts'
 
 export const ISSUER_INDEX = 'byIssuer'
-export const ISSUER_INDEX_PROJECTED = ['fingerprints'] as const
+// `status` is no longer read, but stays projected: CloudFormation cannot change a deployed index's
+// projection in place (the update fails), so dropping it would need a new index.
+export const ISSUER_INDEX_PROJECTED = ['fingerprints', 'status'] as const
 /** What key refresh reads of a provider item (the role's dynamodb:Attributes grant names the same). */
 export const PROVIDER_READ_ATTRIBUTES = ['pk', 'sk', 'issuerUrl', 'fingerprints'] as const
 

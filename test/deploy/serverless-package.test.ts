@@ -76,7 +76,7 @@ describe('serverless package: the table', () => {
     expect(t.Properties.GlobalSecondaryIndexes).toEqual([{
       IndexName: 'byIssuer',
       KeySchema: [{ AttributeName: 'issuerUrl', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints'] },
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] },
     }])
     expect(t.DeletionPolicy).toBe('Delete')
   })

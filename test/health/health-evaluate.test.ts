@@ -57,6 +57,9 @@ describe('evaluateProviderHealth', () => {
   it('is unreachable once the matched certificate has expired (read after the check, or checks stopped), not expiring in negative days', () => {
     expect(evaluateProviderHealth(observation(), [fp('b')], NOW + 401 * DAY, 30)).toMatchObject({ status: 'unreachable', problem: expect.stringContaining('expired on'), matchedCertificate: { expiresInDays: -1 } })
     expect(evaluateProviderHealth(observation(), [fp('b')], NOW + 400 * DAY, 30).status).toBe('certificate-expiring')
+    // Already expired when observed, yet the handshake validated: not what validation relied on.
+    const stale = observation({ observedAt: NOW + 401 * DAY })
+    expect(evaluateProviderHealth(stale, [fp('b')], NOW + 401 * DAY, 30).status).not.toBe('unreachable')
   })
 
   it('gives every provider the status of a failed observation', () => {

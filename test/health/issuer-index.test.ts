@@ -77,7 +77,7 @@ async function addToOldTable(endpoint: string) {
   }))
   expect(await ensureTable(client, tableName)).toBe('exists')
   const index = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === ISSUER_INDEX)
-  expect(index).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints'] } })
+  expect(index).toMatchObject({ IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['fingerprints', 'status'] } })
 }
 
 describe('providers named by the table stream (keys only)', () => {

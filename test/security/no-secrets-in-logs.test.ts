@@ -262,5 +262,10 @@ describe('no secrets in logs, at level debug', () => {
     expect(leaks(captured)).toEqual([])
     expect(JSON.parse(captured[0]!)).toMatchObject({ detail: { AccessKeySecret: '[redacted]', inner: [{ securityToken: '[redacted]' }] }, at: '2026-11-29T10:00:00.000Z' })
     expect(captured[0]).not.toContain('st-value')
+    // A cycle is written once, not walked again (nor thrown on, as JSON.stringify would).
+    const cyclic: Record<string, unknown> = { name: 'c' }
+    for (let i = 0; i < 60; i++) cyclic[`k${i}`] = cyclic
+    log.info('cycle', { cyclic })
+    expect(JSON.parse(captured[1]!).cyclic).toMatchObject({ name: 'c', k0: '[seen]', k59: '[seen]' })
   })
 })
