@@ -66,6 +66,20 @@ afterAll(async () => {
   await Promise.all(Object.values(idps).map((i) => i.close()))
 })
 
+/** A publisher that records one provider's announcements, or refuses them while `refusing()` says so. */
+function providerPublisher(provider: string, refusing: () => boolean) {
+  const announced: Record<string, unknown>[] = []
+  const publisher = {
+    publish: async (events: Parameters<typeof bus.publish>[0]) => {
+      const mine = events.filter((e) => (e.detail as { providerName?: string }).providerName === provider)
+      if (refusing()) return { published: events.length - mine.length, undelivered: mine }
+      announced.push(...mine.map((e) => e.detail as Record<string, unknown>))
+      return { published: events.length, undelivered: [] }
+    },
+  }
+  return { announced, publisher }
+}
+
 describe('health check failure statuses', () => {
   it('gives each provider the status of its IdP\'s failure, within the per-IdP deadline', async () => {
     const summary = await runHealthCheck({ ...svc.stores, publisher: bus, logger }, settings)
@@ -135,16 +149,8 @@ describe('health check failure statuses', () => {
     idps.blinking = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/blinking' })
     const blinking = idps.blinking
     await registerProvider(svc, { account: svc.root.AccountId, name: 'blinking', issuer: blinking.issuer, fingerprints: [pki.intermediate.sha1] })
-    const announced: Record<string, unknown>[] = []
     let refuse = false
-    const publisher = {
-      publish: async (events: Parameters<typeof bus.publish>[0]) => {
-        const mine = events.filter((e) => (e.detail as { providerName?: string }).providerName === 'blinking')
-        if (refuse) return { published: events.length - mine.length, undelivered: mine }
-        announced.push(...mine.map((e) => e.detail as Record<string, unknown>))
-        return { published: events.length, undelivered: [] }
-      },
-    }
+    const { announced, publisher } = providerPublisher('blinking', () => refuse)
     const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
     expect((await run()).errors).toBe(0)
     expect(announced).toEqual([expect.objectContaining({ previousStatus: 'unchecked', status: 'ok' })])
@@ -183,16 +189,8 @@ describe('health check failure statuses', () => {
     idps.doubtful = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/doubtful' })
     const doubtful = idps.doubtful
     await registerProvider(svc, { account: svc.root.AccountId, name: 'doubtful', issuer: doubtful.issuer, fingerprints: [pki.intermediate.sha1] })
-    const announced: Record<string, unknown>[] = []
     let refuse = false
-    const publisher = {
-      publish: async (events: Parameters<typeof bus.publish>[0]) => {
-        const mine = events.filter((e) => (e.detail as { providerName?: string }).providerName === 'doubtful')
-        if (refuse) return { published: events.length - mine.length, undelivered: mine }
-        announced.push(...mine.map((e) => e.detail as Record<string, unknown>))
-        return { published: events.length, undelivered: [] }
-      },
-    }
+    const { announced, publisher } = providerPublisher('doubtful', () => refuse)
     // The real client, made to fail the write that settles the record once its event was delivered.
     let failSettle = false
     const client = svc.stores.documentClient
@@ -235,13 +233,7 @@ describe('health check failure statuses', () => {
   it('treats a provider deleted and re-created under its name with another issuer as never checked', async () => {
     const first = (idps.rebornA = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/reborn-a' }))
     const second = (idps.rebornB = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/reborn-b' }))
-    const announced: Record<string, unknown>[] = []
-    const publisher = {
-      publish: async (events: Parameters<typeof bus.publish>[0]) => {
-        announced.push(...events.map((e) => e.detail as Record<string, unknown>).filter((d) => d.providerName === 'reborn'))
-        return { published: events.length, undelivered: [] }
-      },
-    }
+    const { announced, publisher } = providerPublisher('reborn', () => false)
     const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
     await registerProvider(svc, { account: svc.root.AccountId, name: 'reborn', issuer: first.issuer, fingerprints: [pki.intermediate.sha1] })
     await run()
