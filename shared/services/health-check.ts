@@ -88,7 +88,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
   const checkIssuer = async ([issuer, members]: [string, DirectoryProvider[]]) => {
     const events: ServiceEvent[] = []
     // Records whose status change is announced by one of `events`: saved again, as announced, once delivered.
-    const announcing = new Map<ServiceEvent, ProviderHealthRecord>()
+    const toConfirm = new Map<ServiceEvent, ProviderHealthRecord>()
     const union = [...new Set(members.flatMap((p) => p.fingerprints))]
     const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
     const checkedAt = now()
@@ -151,7 +151,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
           }
           const event: ServiceEvent = { detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) }
           events.push(event)
-          announcing.set(event, record)
+          toConfirm.set(event, record)
         }
       } catch (e) {
         errors++
@@ -186,7 +186,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
       const undelivered = new Set(result.undelivered)
       // Confirmed: subscribers heard the status. Not confirmed (refused, or a failure that may have
       // come after EventBridge took it): the record stays as written, its doubt for the next run.
-      const delivered = [...announcing].filter(([event]) => !undelivered.has(event))
+      const delivered = [...toConfirm].filter(([event]) => !undelivered.has(event))
       await forEachBounded(delivered, PROVIDER_CONCURRENCY, async ([, record]) => {
         const { announcing: _settled, ...rest } = record
         try {

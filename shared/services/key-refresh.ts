@@ -44,21 +44,20 @@ export interface KeyRefreshSettings {
   fetchKeys?: (issuer: string, fingerprints: readonly string[]) => Promise<IssuerKeys>
 }
 
-/** When the stored copy needs no fetch. */
-export type CopyCurrentIf =
+/** When the stored copy needs no fetch: every condition given holds. */
+export interface CopyCurrentIf {
   /** Fetched at or after this time (epoch ms): an event's time, a stream INSERT's. */
-  | { fetchedSince: number }
-  /**
-   * Its certificate chains hold a fingerprint of each of these providers, whenever it was fetched:
-   * changed providers, whose exchanges it then serves as before (a description or client-ID change).
-   */
-  | { vouchesFor: readonly DirectoryProvider[] }
+  fetchedSince?: number
+  /** Its certificate chains hold a fingerprint of each of these providers (whenever it was fetched). */
+  vouchesFor?: readonly DirectoryProvider[]
+}
 
-function isCurrent(issuer: string, stored: JwksCopyRecord, currentIf: CopyCurrentIf): boolean {
-  if ('fetchedSince' in currentIf) return stored.fetchedAt >= currentIf.fetchedSince
+function isCurrent(issuer: string, stored: JwksCopyRecord, { fetchedSince, vouchesFor }: CopyCurrentIf): boolean {
+  if (fetchedSince !== undefined && stored.fetchedAt < fetchedSince) return false
+  if (vouchesFor === undefined) return true
   // Re-validated as token exchange reads it: a copy it would refuse vouches for nothing.
   const usable = fromStoredJwksCopy(issuer, stored.copy)
-  return typeof usable !== 'string' && currentIf.vouchesFor.every((p) => chainsVouchFor(usable, p.fingerprints))
+  return typeof usable !== 'string' && vouchesFor.every((p) => chainsVouchFor(usable, p.fingerprints))
 }
 
 export type RefreshOutcome =
@@ -150,10 +149,10 @@ export class KeyRefresher {
 
   /**
    * A batch of table stream records. The stream carries keys only, so each provider a record names is
-   * read by key (its issuer and fingerprints, as they are now). A created provider refreshes its
-   * issuer's copy unless the copy is newer than the record; a changed one only when the stored copy
-   * does not vouch for its fingerprints (a description or client-ID change leaves the copy as good as
-   * it was). A provider deleted since needs nothing.
+   * read by key (its issuer and fingerprints, as they are now). The issuer's copy is refreshed unless
+   * it vouches for every provider touched and, when one was created, is newer than the record (a
+   * description or client-ID change leaves the copy as good as it was). A provider deleted since
+   * needs nothing.
    */
   async handleStream(event: unknown): Promise<StreamBatchResult> {
     const records = isObject(event) ? event.Records : undefined
@@ -220,7 +219,8 @@ export class KeyRefresher {
     // would outlast the function's timeout and be retried whole.
     await forEachBounded([...work], STREAM_ISSUER_CONCURRENCY, async ([issuer, w]) => {
       try {
-        await this.refreshIssuer(issuer, w.created ? { fetchedSince: w.notBefore } : { vouchesFor: w.providers }, w.providers, 'stream')
+        // The copy must serve every provider touched; a creation also wants one fetched after it.
+        await this.refreshIssuer(issuer, { vouchesFor: w.providers, ...(w.created ? { fetchedSince: w.notBefore } : {}) }, w.providers, 'stream')
       } catch (e) {
         // The store is unavailable or throttling: these records are worth retrying.
         this.deps.logger.error('JWKS refresh failed in the store', { issuer, error: e as Error })

@@ -244,7 +244,7 @@ export function providerKeyOf(keys: unknown): StreamProviderKey {
 export type ProviderRead = { kind: 'provider'; provider: DirectoryProvider } | { kind: 'missing' } | { kind: 'rejected'; reason: string }
 
 /** A provider item as the jobs need it (only PROVIDER_READ_ATTRIBUTES are read), or why it cannot be one. */
-export function providerFromReadItem(accountId: string, name: string, item: Record<string, unknown>): ProviderRead {
+function providerFromReadItem(accountId: string, name: string, item: Record<string, unknown>): ProviderRead {
   if (item.pk !== accountPk(accountId) || item.sk !== `${PROVIDER_PREFIX}${name}`) return { kind: 'rejected', reason: 'the item read is not the provider its key names' }
   if (!isIssuerUrl(item.issuerUrl)) return { kind: 'rejected', reason: 'the provider item has no valid https issuerUrl' }
   const fps = item.fingerprints

@@ -66,6 +66,13 @@ afterAll(async () => {
   await Promise.all(Object.values(idps).map((i) => i.close()))
 })
 
+/** A local IdP of its own (closed after the file) and a provider `name` registered for it. */
+async function providerWithIdp(name: string): Promise<HttpsIdp> {
+  const idp = (idps[name] = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: `/${name}` }))
+  await registerProvider(svc, { account: svc.root.AccountId, name, issuer: idp.issuer, fingerprints: [pki.intermediate.sha1] })
+  return idp
+}
+
 /** A publisher that records one provider's announcements, or refuses them while `refusing()` says so. */
 function providerPublisher(provider: string, refusing: () => boolean) {
   const announced: Record<string, unknown>[] = []
@@ -146,9 +153,7 @@ describe('health check failure statuses', () => {
   })
 
   it('announces a status change the bus refused on the next run, once, with the status subscribers last heard', async () => {
-    idps.blinking = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/blinking' })
-    const blinking = idps.blinking
-    await registerProvider(svc, { account: svc.root.AccountId, name: 'blinking', issuer: blinking.issuer, fingerprints: [pki.intermediate.sha1] })
+    const blinking = await providerWithIdp('blinking')
     let refuse = false
     const { announced, publisher } = providerPublisher('blinking', () => refuse)
     const run = () => runHealthCheck({ ...svc.stores, publisher, logger }, settings)
@@ -186,9 +191,7 @@ describe('health check failure statuses', () => {
   })
 
   it('announces the status it finds after an announcement whose delivery it could not record (the record written after publishing failed)', async () => {
-    idps.doubtful = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/doubtful' })
-    const doubtful = idps.doubtful
-    await registerProvider(svc, { account: svc.root.AccountId, name: 'doubtful', issuer: doubtful.issuer, fingerprints: [pki.intermediate.sha1] })
+    const doubtful = await providerWithIdp('doubtful')
     let refuse = false
     const { announced, publisher } = providerPublisher('doubtful', () => refuse)
     // The real client, made to fail the write that settles the record once its event was delivered.
@@ -248,9 +251,7 @@ describe('health check failure statuses', () => {
   })
 
   it('tries an IdP once more after a transient failure before calling it unreachable', async () => {
-    idps.flaky = await startHttpsIdp({ pki, keys: [makeSigningKey('k1').jwk], issuerPath: '/flaky' })
-    const flaky = idps.flaky
-    await registerProvider(svc, { account: svc.root.AccountId, name: 'flaky', issuer: flaky.issuer, fingerprints: [pki.intermediate.sha1] })
+    const flaky = await providerWithIdp('flaky')
     flaky.route(flaky.discoveryPath, { status: 503, body: { error: 'blip' } })
     const run = runHealthCheck({ ...svc.stores, publisher: bus, logger }, settings)
     // The first answer is a 503; the IdP is well again before the retry (a second later).
