@@ -45,7 +45,9 @@ export interface SecurityTokenPayload {
 
 export function sealSecurityToken(payload: SecurityTokenPayload, keys: TokenKeyRing): string {
   const { key, protectedHeader, aad } = keys.current
-  // 96-bit random IV per token (NIST SP 800-38D §8.2.2), from the pooled CSPRNG.
+  // 96-bit random IV per token (NIST SP 800-38D §8.2.2), from the pooled CSPRNG. §8.3 caps this at 2^32
+  // seals per key (an IV repeated under one key would expose GHASH's key): rotate TOKEN_KEYS before
+  // (SECURITY.md, Limits).
   const iv = randomPooledBytes(IV_BYTES)
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
   cipher.setAAD(aad)
