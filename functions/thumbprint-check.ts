@@ -19,6 +19,14 @@ const publisher = config.eventBusName
   : new InProcessBus({ logger })
 /** Time kept back from the Lambda timeout to write records and publish events after the last IdP. */
 const FINISH_RESERVE_MS = 5_000
+/**
+ * Time kept back from the Lambda timeout after publishing stops: the marking of confirmed announcements
+ * (one write per record, 16 at a time, milliseconds each while the table answers), the summary and the
+ * function's own error. Without a publish deadline an EventBridge that stops answering holds each batch
+ * of 10 for 2 publisher × 3 SDK attempts × 2 s (12 s and more), past the reserve above into the timeout.
+ * A mark cut short by the timeout leaves its record in doubt: the next run announces again, never a loss.
+ */
+const AFTER_PUBLISH_RESERVE_MS = 1_000
 
 interface ScheduledEvent {
   id?: string
@@ -33,11 +41,16 @@ interface LambdaContext {
 async function checkThumbprints(event: ScheduledEvent, context: LambdaContext): Promise<HealthCheckSummary> {
   // Stop starting new IdPs when the remaining time could not cover one more plus the final writes.
   const controller = new AbortController()
+  // Stop publishing (the events not confirmed by then stay in doubt) while the run can still end itself.
+  const publishDeadline = new AbortController()
   const remaining = context.getRemainingTimeInMillis?.()
   let timer: NodeJS.Timeout | undefined
+  let publishTimer: NodeJS.Timeout | undefined
   if (remaining !== undefined) {
     timer = setTimeout(() => controller.abort(), Math.max(0, remaining - config.healthCheckIdpTimeoutMs - FINISH_RESERVE_MS))
     timer.unref()
+    publishTimer = setTimeout(() => publishDeadline.abort(), Math.max(0, remaining - AFTER_PUBLISH_RESERVE_MS))
+    publishTimer.unref()
   }
   try {
     const summary = await runHealthCheck(
@@ -48,16 +61,21 @@ async function checkThumbprints(event: ScheduledEvent, context: LambdaContext): 
         warningDays: config.certExpiryWarningDays,
         fetchOptions: { allowPrivate: config.allowPrivateIssuers },
         signal: controller.signal,
+        publishSignal: publishDeadline.signal,
       },
     )
     logger.info('thumbprint check finished', { eventId: event.id, ...summary })
     // Failed writes, undelivered events or IdPs left unchecked make the invocation fail, so the Errors
     // metric and its alarm see them (the records and events of the IdPs that were checked are kept).
-    if (summary.errors > 0) throw new Error(`thumbprint check finished with ${summary.errors} store or event errors (see the log)`)
+    if (summary.errors > 0) {
+      const undelivered = summary.events.failed > 0 ? `${summary.events.failed} events not delivered; ` : ''
+      throw new Error(`thumbprint check finished with ${summary.errors} store or event errors (${undelivered}see the log)`)
+    }
     if (summary.issuersSkipped > 0) throw new Error(`thumbprint check ran out of time: ${summary.issuersSkipped} IdPs were not checked (see the log)`)
     return summary
   } finally {
     clearTimeout(timer)
+    clearTimeout(publishTimer)
   }
 }
 

@@ -1,10 +1,12 @@
 // Publishes the service's events to an EventBridge bus with PutEvents: at most 10 entries per call
 // (the API's limit), entries EventBridge refuses are retried once, and whatever still fails is logged
 // in full (the log is then the record of the event) and counted, never thrown at the caller's data.
+// A caller's deadline (options.signal) ends publishing: no call starts after it, the one in flight is
+// aborted, and the events not confirmed by then are returned undelivered with the rest.
 
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge'
 import type { Logger } from '../log.ts'
-import { EVENT_SOURCE, type EventPublisher, type PublishResult, type ServiceEvent } from './service-events.ts'
+import { EVENT_SOURCE, type EventPublisher, type PublishOptions, type PublishResult, type ServiceEvent } from './service-events.ts'
 
 const MAX_ENTRIES_PER_CALL = 10
 
@@ -23,7 +25,7 @@ export class EventBridgePublisher implements EventPublisher {
   constructor(private readonly opts: EventBridgePublisherOptions) {
     // Three attempts for throttling and 5xx, each bounded in time (as the table client's: without
     // throwOnRequestTimeout the SDK only logs a request that outlasts requestTimeout): a bus that stays
-    // down or stops answering costs seconds, not the run's reserve before its timeout.
+    // down or stops answering costs seconds per call, and the caller's deadline bounds the whole.
     this.client = opts.client ?? new EventBridgeClient({
       region: opts.region,
       maxAttempts: 3,
@@ -31,9 +33,11 @@ export class EventBridgePublisher implements EventPublisher {
     })
   }
 
-  async publish(events: readonly ServiceEvent[]): Promise<PublishResult> {
+  async publish(events: readonly ServiceEvent[], options: PublishOptions = {}): Promise<PublishResult> {
+    const { signal } = options
     let published = 0
     const undelivered: ServiceEvent[] = []
+    let stopLogged = false
     for (let i = 0; i < events.length; i += MAX_ENTRIES_PER_CALL) {
       let pending = events.slice(i, i + MAX_ENTRIES_PER_CALL).map((event) => ({
         event,
@@ -46,8 +50,17 @@ export class EventBridgePublisher implements EventPublisher {
         } satisfies PutEventsRequestEntry,
       }))
       for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
+        if (signal?.aborted) {
+          // Past the deadline: this batch and the ones after it are not sent (logged below, one line each).
+          if (!stopLogged) this.opts.logger.warn('PutEvents stopped: the publish deadline has passed', { bus: this.opts.busName, entriesLeft: events.length - i })
+          stopLogged = true
+          break
+        }
         try {
-          const out = await this.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }))
+          // The signal reaches the SDK (it aborts the request, and no retry starts after it), and the
+          // wait is cut at the deadline even where the SDK does not look at it (a backoff between its
+          // attempts, signing, a client that ignores it).
+          const out = await untilAborted(this.client.send(new PutEventsCommand({ Entries: pending.map((p) => p.entry) }), { abortSignal: signal }), signal)
           // Result entries are positional: an ErrorCode marks the entry at the same index as refused.
           const refused = pending.filter((_, j) => out.Entries?.[j]?.ErrorCode !== undefined)
           published += pending.length - refused.length
@@ -63,4 +76,18 @@ export class EventBridgePublisher implements EventPublisher {
     }
     return { published, undelivered }
   }
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts. What `work` does afterwards is ignored (a PutEvents
+ * answered after the deadline stays unconfirmed: its events are returned undelivered, a duplicate at worst).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(Object.assign(new Error('PutEvents abandoned: the publish deadline has passed'), { name: 'AbortError' }))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }

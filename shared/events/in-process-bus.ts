@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../log.ts'
 import { formatUtc } from '../time.ts'
-import { type EventBridgeEnvelope, EVENT_SOURCE, type EventPublisher, type PublishResult, type ServiceEvent } from './service-events.ts'
+import { type EventBridgeEnvelope, EVENT_SOURCE, type EventPublisher, type PublishOptions, type PublishResult, type ServiceEvent } from './service-events.ts'
 
 export type EventHandler = (event: EventBridgeEnvelope) => Promise<unknown> | unknown
 
@@ -36,7 +36,13 @@ export class InProcessBus implements EventPublisher {
     return () => set!.delete(handler)
   }
 
-  async publish(events: readonly ServiceEvent[]): Promise<PublishResult> {
+  async publish(events: readonly ServiceEvent[], options: PublishOptions = {}): Promise<PublishResult> {
+    // Publishing here never waits, so it cannot outlast a deadline; one already passed is honoured as
+    // EventBridgePublisher honours it (nothing sent, every event returned undelivered and logged).
+    if (options.signal?.aborted) {
+      for (const e of events) this.opts.logger.error('event not delivered: the publish deadline has passed', { bus: 'in-process', detailType: e.detailType, detail: e.detail })
+      return { published: 0, undelivered: [...events] }
+    }
     let published = 0
     for (const e of events) {
       const envelope: EventBridgeEnvelope = {

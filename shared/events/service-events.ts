@@ -70,9 +70,18 @@ export interface PublishResult {
   undelivered: ServiceEvent[]
 }
 
+export interface PublishOptions {
+  /**
+   * Aborted at the caller's deadline (the health check: shortly before the Lambda timeout). Nothing is
+   * sent after it, a send in flight is abandoned, and every event not confirmed by then is returned
+   * undelivered: publish() ends at the deadline instead of outlasting the caller.
+   */
+  signal?: AbortSignal
+}
+
 /** Where events go: EventBridge PutEvents on AWS, the in-process bus locally and in tests. */
 export interface EventPublisher {
-  publish(events: readonly ServiceEvent[]): Promise<PublishResult>
+  publish(events: readonly ServiceEvent[], options?: PublishOptions): Promise<PublishResult>
 }
 
 /** The envelope EventBridge delivers to a Lambda target (and the in-process bus imitates). */

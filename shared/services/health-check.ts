@@ -48,6 +48,13 @@ export interface HealthCheckSettings {
   now?: () => number
   /** Aborted (e.g. shortly before the Lambda timeout, or on local shutdown): no new IdP is started. */
   signal?: AbortSignal
+  /**
+   * Aborted at the deadline for publishing (the Lambda: shortly before its timeout, after `signal`):
+   * publishing stops there, and the events it did not confirm stay in doubt on their records, counted
+   * as failed. Records are written before their events are published, so only the marking of confirmed
+   * announcements comes after it.
+   */
+  publishSignal?: AbortSignal
 }
 
 export interface HealthCheckSummary {
@@ -180,7 +187,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
     }
     logSummaryOfIssuer(logger, issuer, members.length, observation)
     if (events.length > 0) {
-      const result = await deps.publisher.publish(events)
+      const result = await deps.publisher.publish(events, { signal: settings.publishSignal })
       published.published += result.published
       published.failed += result.undelivered.length
       const undelivered = new Set(result.undelivered)

@@ -2,6 +2,8 @@
 // start, with the environment the test gives), call handler(event, context) once, print the result.
 // Usage: tsx test/deploy/invoke-handler.ts <module (a functions/*.ts or a bundled index.mjs)> <event.json>
 // Prints `RESULT <json>` or `ERROR <json>` as its last stdout line; the function's own logs come before.
+// INVOKE_TIMEOUT_MS is the function's timeout (what getRemainingTimeInMillis counts down); with
+// INVOKE_KILL_AT_TIMEOUT=true the invocation is also ended there, as Lambda ends it: `TIMEOUT <json>`.
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -21,6 +23,14 @@ const context = {
 }
 let line: string
 let code = 0
+let finished = false
+if (process.env.INVOKE_KILL_AT_TIMEOUT === 'true') {
+  setTimeout(() => {
+    if (finished) return
+    finished = true
+    process.stdout.write(`TIMEOUT ${JSON.stringify({ timeoutMs: Number(process.env.INVOKE_TIMEOUT_MS ?? 300_000) })}\n`, () => process.exit(3))
+  }, Math.max(0, deadline - Date.now()))
+}
 try {
   const { handler } = (await import(pathToFileURL(resolve(modulePath)).href)) as { handler: (e: unknown, c: unknown) => Promise<unknown> }
   line = `RESULT ${JSON.stringify((await handler(event, context)) ?? null)}`
@@ -29,4 +39,7 @@ try {
   code = 1
 }
 // Like a frozen Lambda container, nothing left running (keep-alive sockets) is waited for.
-process.stdout.write(`${line}\n`, () => process.exit(code))
+if (!finished) {
+  finished = true
+  process.stdout.write(`${line}\n`, () => process.exit(code))
+}

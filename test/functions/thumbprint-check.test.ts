@@ -2,6 +2,7 @@
 // with a deployed-style environment (TABLE_NAME, the IdP's CA trusted through NODE_EXTRA_CA_CERTS),
 // invoked with events/schedule.json. No EVENT_BUS_NAME: events go to the in-process bus (logged).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +22,7 @@ let pki: TestPki
 let idp: HttpsIdp
 let stores: Stores
 let env: NodeJS.ProcessEnv
+let provider: (name: string, issuerUrl: string, fingerprints: string[]) => Promise<unknown>
 const accountId = generateAccountId()
 
 /** The handler's outcome (`RESULT <json>` or `ERROR <json>`, the last stdout line) and its log lines. */
@@ -53,7 +55,7 @@ beforeAll(async () => {
   stores = openStores({ tableName, region: 'us-east-1', dynamodbEndpoint: endpoint })
   const key = generateAccessKey()
   await bootstrapOperatorAccount(stores.accounts, { AccountId: accountId, AccessKeyId: key.accessKeyId, AccessKeySecret: key.secret }, Date.now())
-  const provider = (name: string, issuerUrl: string, fingerprints: string[]) =>
+  provider = (name: string, issuerUrl: string, fingerprints: string[]) =>
     stores.providers.create({ accountId, name, issuerUrl, fingerprints, clientIds: ['sts.aliyuncs.com'], issuanceLimitTime: 12, description: '', createdAt: Date.now(), updatedAt: Date.now(), version: 1 })
   await provider('good', idp.issuer, [pki.intermediate.sha1])
   await provider('stale', `${idp.issuer}/`, [pki.root.sha1])
@@ -87,5 +89,51 @@ describe('functions/thumbprint-check.ts (bundled, scheduled event)', () => {
     expect(logs.find((l) => l.msg === 'thumbprint check finished')).toMatchObject({ issuers: 2, issuersSkipped: 2, errors: 0 })
     expect(logs.some((l) => l.msg === 'health check stopped before every IdP was checked')).toBe(true)
     expect((await stores.health.get(accountId, 'good'))?.checkedAt).toBe(before?.checkedAt)
+  }, 90_000)
+
+  it('stops publishing before the timeout when EventBridge stops answering, and fails with its own error; the announcement stays in doubt', async () => {
+    // A bus endpoint that takes connections and never answers: each PutEvents attempt lasts the SDK's
+    // 2 s requestTimeout, 3 SDK × 2 publisher attempts per batch, past the 5 s finish reserve.
+    const sockets = new Set<Socket>()
+    const silent = createServer((s) => {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    let connections = 0
+    silent.on('connection', () => connections++)
+    try {
+      // A new provider (another issuer: one provider per issuer in an account; this IdP serves nothing
+      // under it): its first status is announced, the others are unchanged since the first test.
+      await provider('fresh', `${idp.issuer}/fresh`, [pki.intermediate.sha1])
+      const { last, logs } = await invokeRaw(schedule, {
+        EVENT_BUS_NAME: 'oidc-sts-test',
+        AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        // IdPs start until 12 - 1 - 5 = 6 s before the end; publishing may run until 1 s before it.
+        HEALTH_CHECK_IDP_TIMEOUT_SECONDS: '1',
+        INVOKE_TIMEOUT_MS: '12000',
+        INVOKE_KILL_AT_TIMEOUT: 'true',
+      })
+      // Its own error, not the simulated Lambda timeout (`TIMEOUT …`) that ended such runs before.
+      expect(last).toMatch(/^ERROR /)
+      expect(connections).toBeGreaterThan(0)
+      const finished = logs.find((l) => l.msg === 'thumbprint check finished') as { events: { published: number; failed: number } } | undefined
+      expect(finished).toMatchObject({ issuersSkipped: 0, events: { published: 0, failed: expect.any(Number) } })
+      // 1 when the first test ran before (fresh's announcement only), 3 when this test runs alone.
+      const failed = finished!.events.failed
+      expect(failed).toBeGreaterThan(0)
+      expect(JSON.parse(last.slice(6))).toMatchObject({ message: expect.stringContaining(`(${failed} events not delivered;`) })
+      const lost = logs.filter((l) => l.msg === 'event not delivered to EventBridge')
+      expect(lost).toHaveLength(failed)
+      expect(lost).toContainEqual(expect.objectContaining({ level: 'error', detail: expect.stringContaining('"providerName":"fresh"') }))
+      // Written before publishing, and left in doubt: the next run announces it again.
+      const fresh = await stores.health.get(accountId, 'fresh')
+      expect(fresh).toMatchObject({ notifiedStatus: 'unchecked', announcing: fresh?.status })
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise((r) => silent.close(r))
+    }
   }, 90_000)
 })

@@ -1,5 +1,5 @@
 // The event bus: the EventBridge publisher (through its client seam: batches of 10, refused entries
-// retried once, the rest logged), the in-process bus (EventBridge envelopes, async in-order delivery,
+// retried once, the rest logged, nothing sent past the caller's deadline), the in-process bus (EventBridge envelopes, async in-order delivery,
 // drain, close), and the validation of incoming key-rotation events against the sample in events/.
 import { readFileSync } from 'node:fs'
 import type { PutEventsCommand } from '@aws-sdk/client-eventbridge'
@@ -50,6 +50,56 @@ describe('EventBridgePublisher', () => {
     expect(await publisher.publish(sent)).toEqual({ published: 0, undelivered: sent })
     expect(logger.find('PutEvents failed')).toHaveLength(2)
   })
+
+  it('stops at the deadline when the bus never answers: the call in flight is aborted, nothing else is sent, every event is returned undelivered and logged', async () => {
+    const logger = recordingLogger()
+    let calls = 0
+    let aborted = 0
+    // A bus that takes the request and never answers: the send settles only when its abortSignal aborts.
+    const client = {
+      send: (_c: PutEventsCommand, opts?: { abortSignal?: AbortSignal }) => {
+        calls++
+        return new Promise((_, reject) => {
+          opts?.abortSignal?.addEventListener('abort', () => {
+            aborted++
+            reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }))
+          })
+        })
+      },
+    }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
+    const sent = events(23)
+    const started = Date.now()
+    const result = await publisher.publish(sent, { signal: AbortSignal.timeout(1_500) })
+    // Bound generous on purpose (the budget is 1.5 s; without the deadline this never returns).
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(result).toEqual({ published: 0, undelivered: sent })
+    expect({ calls, aborted }).toEqual({ calls: 1, aborted: 1 })
+    expect(logger.find('PutEvents failed')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ attempt: 1, entries: 10 }) })])
+    expect(logger.find('PutEvents stopped: the publish deadline has passed')).toEqual([expect.objectContaining({ fields: expect.objectContaining({ entriesLeft: 23 }) })])
+    expect(logger.find('event not delivered to EventBridge')).toHaveLength(23)
+  }, 15_000)
+
+  it('returns at the deadline even from a client that ignores the abort signal', async () => {
+    const client = { send: () => new Promise(() => {}) }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger: recordingLogger(), client: client as never })
+    const sent = events(2)
+    expect(await publisher.publish(sent, { signal: AbortSignal.timeout(200) })).toEqual({ published: 0, undelivered: sent })
+  }, 15_000)
+
+  it('sends nothing once the deadline has passed', async () => {
+    const logger = recordingLogger()
+    const controller = new AbortController()
+    controller.abort()
+    let calls = 0
+    const client = { send: async () => { calls++; throw new Error('no call expected') } }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger, client: client as never })
+    const sent = events(3)
+    expect(await publisher.publish(sent, { signal: controller.signal })).toEqual({ published: 0, undelivered: sent })
+    expect(calls).toBe(0)
+    expect(logger.find('event not delivered to EventBridge')).toHaveLength(3)
+
+  })
 })
 
 describe('InProcessBus', () => {
@@ -94,6 +144,17 @@ describe('InProcessBus', () => {
     await bus.drain()
     expect(calls).toBe(2)
     expect(bus.published()).toHaveLength(3)
+  })
+
+  it('publishes nothing once the deadline has passed, and returns every event undelivered', async () => {
+    const logger = recordingLogger()
+    const bus = new InProcessBus({ logger })
+    const controller = new AbortController()
+    controller.abort()
+    const sent = events(2)
+    expect(await bus.publish(sent, { signal: controller.signal })).toEqual({ published: 0, undelivered: sent })
+    expect(bus.published()).toEqual([])
+    expect(logger.find('event not delivered: the publish deadline has passed')).toHaveLength(2)
   })
 })
 
