@@ -17,14 +17,15 @@ const secrets = await loadDeployedSecrets(config, { root: true })
 const stores = openStores(config)
 // Idempotent: creates the operator account on the first cold start, re-asserts its key afterwards.
 if (secrets.root) await bootstrapOperatorAccount(stores.accounts, secrets.root, Date.now())
+const logger = createLogger(config.logLevel)
 const app = buildServiceApp({
   config,
   stores,
-  logger: createLogger(config.logLevel),
+  logger,
   tokenKeys: secrets.tokenKeys,
   actions: managementActions(),
   queryFromLambdaAdapter: true,
 })
 
-export const handler = createLambdaHandler(app)
+export const handler = createLambdaHandler(app, logger)
 await app.ready()

@@ -13,11 +13,12 @@ import { openExchangeStores } from '../shared/store/exchange-stores.ts'
 const config = loadConfig()
 // TOKEN_KEYS, or on AWS the TOKEN_KEYS_PARAMETER SecureString, read once per container: they seal the SecurityTokens this function issues.
 const { tokenKeys } = await loadDeployedSecrets(config, { root: false })
+const logger = createLogger(config.logLevel)
 const app = buildServiceApp({
   config,
   // Raw GetItems for the exchange's reads; the SDK and dynamodb-toolbox load on the first other store call.
   stores: openExchangeStores(config),
-  logger: createLogger(config.logLevel),
+  logger,
   tokenKeys,
   actions: stsActions,
   // Each exchange writes one audit log line and no table item: the audit-writer function, subscribed to
@@ -26,5 +27,5 @@ const app = buildServiceApp({
   queryFromLambdaAdapter: true,
 })
 
-export const handler = createLambdaHandler(app)
+export const handler = createLambdaHandler(app, logger)
 await app.ready()

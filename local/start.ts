@@ -12,7 +12,7 @@ import { ensureTable } from '../shared/store/create-table.ts'
 import { openStores } from '../shared/store/stores.ts'
 import { managementActions } from '../shared/management-app.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
-import { loadOrCreateTokenKeys, parseTokenKeys } from '../shared/credentials/token-keys.ts'
+import { loadOrCreateTokenKeys, parseTokenKeys, type TokenKeyRing } from '../shared/credentials/token-keys.ts'
 import { stsActions } from '../shared/services/sts-actions.ts'
 import { startBackgroundJobs } from '../shared/services/health-schedule.ts'
 import { lockDataDir } from './data-dir-lock.ts'
@@ -21,8 +21,11 @@ import { resolveRootCredentials } from './root-credentials.ts'
 
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
-/** The configuration, TOKEN_KEYS included: every invalid value reported at once, before anything starts. */
-function loadStartConfig(): Config {
+/**
+ * The configuration, TOKEN_KEYS included: every invalid value reported at once, before anything starts.
+ * The token key ring parsed from TOKEN_KEYS is kept (undefined without it: DATA_DIR's key file is read later).
+ */
+function loadStartConfig(): { config: Config; tokenKeys: TokenKeyRing | undefined } {
   const problems: string[] = []
   const collect = (e: unknown) => {
     if (!(e instanceof ConfigError)) throw e
@@ -34,16 +37,17 @@ function loadStartConfig(): Config {
   } catch (e) {
     collect(e)
   }
-  const tokenKeys = process.env.TOKEN_KEYS
-  if (tokenKeys !== undefined && tokenKeys !== '') {
+  let tokenKeys: TokenKeyRing | undefined
+  const tokenKeysValue = process.env.TOKEN_KEYS
+  if (tokenKeysValue !== undefined && tokenKeysValue !== '') {
     try {
-      parseTokenKeys(tokenKeys)
+      tokenKeys = parseTokenKeys(tokenKeysValue)
     } catch (e) {
       collect(e)
     }
   }
   if (problems.length > 0 || config === undefined) throw new ConfigError(problems)
-  return config
+  return { config, tokenKeys }
 }
 
 /** Fails at once when HOST:PORT is taken, rather than after DynamoDB Local has started. */
@@ -68,9 +72,9 @@ async function runCleanups(): Promise<void> {
 }
 
 async function main() {
-  let config
+  let checked
   try {
-    config = loadStartConfig()
+    checked = loadStartConfig()
   } catch (e) {
     if (e instanceof ConfigError) {
       say(`oidc-sts: ${e.message}`)
@@ -78,6 +82,7 @@ async function main() {
     }
     throw e
   }
+  let config = checked.config
   const logger = createLogger(config.logLevel)
   let engine: DynamoDbLocal | undefined
   const shutdown = async (signal: string) => {
@@ -122,12 +127,13 @@ async function main() {
   })
 
   // One port serves every HTTP action, routed by Version/Action, as the deployed pair of APIs would.
-  const tokenKeys = loadOrCreateTokenKeys(config.dataDir, config.tokenKeys)
+  // TOKEN_KEYS as parsed when the configuration was checked, else DATA_DIR's key file (generated once).
+  const tokenKeys = checked.tokenKeys ?? loadOrCreateTokenKeys(config.dataDir).ring
   const app = buildServiceApp({
     config,
     stores,
     logger,
-    tokenKeys: tokenKeys.ring,
+    tokenKeys,
     actions: [...managementActions(), ...stsActions],
     ...(config.tlsCertFile && config.tlsKeyFile
       ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }

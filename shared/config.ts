@@ -63,6 +63,29 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent']
 
+/**
+ * Why `value` cannot be the endpoint setting `name` (an http(s) URL of a host, an optional port and
+ * path), or undefined. A URL may carry a credential (`https://user:password@host`, a signed query):
+ * the value is quoted only as its scheme and host, and not at all when it is no URL. An endpoint
+ * with a user name or password is refused (nothing would send them: the AWS clients sign requests).
+ */
+export function endpointProblem(name: string, value: string): string | undefined {
+  const expected = 'an http(s) URL such as http://127.0.0.1:8000'
+  let url: URL
+  try {
+    // new URL() would drop tabs and newlines and trim spaces: a value with any is refused instead.
+    if (/\s/.test(value)) throw new TypeError('whitespace')
+    url = new URL(value)
+  } catch {
+    return `${name} must be ${expected} (the value is not a URL; not shown, as it may hold a credential)`
+  }
+  const shown = `"${url.protocol}//${url.host}"`
+  if (url.username !== '' || url.password !== '') return `${name} must not carry a user name or password (user:password@); the endpoint is ${shown} without them`
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${name} must be ${expected} (got ${shown})`
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(value)) return `${name} must not carry a query or fragment (got ${shown} with one)`
+  return undefined
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = []
   const str = (name: string, fallback: string) => {
@@ -109,9 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('ROOT_ACCESS_KEY_SECRET must be at least 20 characters')
   }
   const dynamodbEndpoint = opt('DYNAMODB_ENDPOINT')
-  if (dynamodbEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(dynamodbEndpoint)) {
-    problems.push(`DYNAMODB_ENDPOINT must be an http(s) URL (got "${dynamodbEndpoint}")`)
-  }
+  const endpointInvalid = dynamodbEndpoint === undefined ? undefined : endpointProblem('DYNAMODB_ENDPOINT', dynamodbEndpoint)
+  if (endpointInvalid !== undefined) problems.push(endpointInvalid)
   const logLevel = str('LOG_LEVEL', 'info') as LogLevel
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`)
   const tlsCertFile = opt('TLS_CERT_FILE')

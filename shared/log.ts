@@ -37,7 +37,9 @@ function redactObject(fields: Record<string, unknown>, depth: number, seen: Weak
 /** `seen`: the objects already written in this line, so a cycle (or a shared object) is written once. */
 function redactValue(v: unknown, depth: number, seen: WeakSet<object>): unknown {
   if (typeof v === 'string') return v.length > 256 ? `${v.slice(0, 64)}…[${v.length} chars]` : v
-  if (v instanceof Error) return { name: v.name, message: v.message.slice(0, 256) }
+  // A SyntaxError's message is left out: V8's JSON.parse messages quote the text parsed (`Unexpected
+  // token 'x', "..." is not valid JSON`), which may be a secret, a token or an AWS answer carrying one.
+  if (v instanceof Error) return { name: v.name, message: v.name === 'SyntaxError' || v instanceof SyntaxError ? '[not logged: it may quote the text parsed]' : v.message.slice(0, 256) }
   if (typeof v !== 'object' || v === null) return v
   const plain = Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null
   // A Date (or any other class instance) is written as JSON.stringify writes it.
@@ -49,6 +51,45 @@ function redactValue(v: unknown, depth: number, seen: WeakSet<object>): unknown 
     return v.map((x) => redactValue(x, depth + 1, seen))
   }
   return redactObject(v as Record<string, unknown>, depth + 1, seen)
+}
+
+/**
+ * A failure's server-side description: its name, its code and the first frame of its stack, never its
+ * message (SDK messages echo request values; V8's JSON.parse messages quote the text parsed).
+ */
+export function describeCause(cause: unknown): { name: unknown; code: unknown; at: string | undefined } | undefined {
+  if (!cause || typeof cause !== 'object') return undefined
+  const c = cause as { name?: unknown; code?: unknown; stack?: unknown; message?: unknown }
+  return { name: c.name, code: c.code, at: firstStackFrame(c) }
+}
+
+/**
+ * The first frame (`at ...`) of an error's stack. V8 writes `<name>: <message>` and then one line per
+ * frame, and a message may span lines (SDK messages; JSON.parse's quote of its input), any of which may
+ * read like a frame: the header is skipped by its text, and the frame taken is the first of the lines
+ * after it that all read `at ...` (the stack's closing run). Cut to 200 characters.
+ */
+function firstStackFrame(c: { name?: unknown; stack?: unknown; message?: unknown }): string | undefined {
+  if (typeof c.stack !== 'string') return undefined
+  const lines = afterHeader(c.stack, String(c.name), typeof c.message === 'string' ? c.message : '').split('\n')
+  let first = lines.length
+  while (first > 0 && /^\s*at /.test(lines[first - 1]!)) first--
+  return lines[first]?.trim().slice(0, 200)
+}
+
+/**
+ * The stack without its `<name>: <message>` header: the message as it is now, or as it was when the
+ * stack was written if lines were appended to it since (the AWS SDK appends a hint to a response it
+ * could not parse). The whole stack if neither heads it.
+ */
+function afterHeader(stack: string, name: string, message: string): string {
+  const header = message === '' ? name : `${name}: ${message}`
+  if (stack.startsWith(header)) return stack.slice(header.length)
+  for (let cut = message.lastIndexOf('\n'); cut > 0; cut = message.lastIndexOf('\n', cut - 1)) {
+    const earlier = `${name}: ${message.slice(0, cut)}\n`
+    if (stack.startsWith(earlier)) return stack.slice(earlier.length - 1)
+  }
+  return stack
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {

@@ -6,8 +6,11 @@
 // URL and re-serialises it (percent-encoding on the way), a pass over an OIDC token of up to 20 000
 // characters that nothing needs (~16 000 instructions per exchange under cachegrind, BENCHMARKS.md).
 
+import { randomUUID } from 'node:crypto'
 import awsLambdaFastify from '@fastify/aws-lambda'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, InjectOptions, LightMyRequestCallback } from 'fastify'
+import { createLogger, describeCause, type Logger } from '../log.ts'
+import { errorEnvelope, toApiError } from './error-reply.ts'
 import { RAW_QUERY_HEADER } from './rpc-request.ts'
 
 export { RAW_QUERY_HEADER }
@@ -41,7 +44,7 @@ export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
   return {
     version: event.version,
     routeKey: event.routeKey,
-    rawPath: event.rawPath ?? '/',
+    rawPath: requestPath(event.rawPath),
     rawQueryString: event.rawQueryString,
     cookies: event.cookies,
     headers: withRawQuery(event.headers, event.rawQueryString ?? ''),
@@ -52,6 +55,19 @@ export function routeRawQuery(event: HttpApiEvent): HttpApiEvent {
     isBase64Encoded: event.isBase64Encoded,
     stageVariables: event.stageVariables,
   }
+}
+
+/**
+ * The path light-my-request reads as a URL relative to `http://localhost`: a backslash is sent as
+ * `%5C` and a path gets its leading "/", so that no path reads as an authority (WHATWG URL takes `/\`
+ * for `//`: `/\[` names the host `[`) or as an absolute URL, which would be refused with a TypeError
+ * quoting the path, thrown out of the invocation. No route has a backslash: such a path is answered
+ * as any unknown one.
+ */
+function requestPath(rawPath: string | undefined): string {
+  if (rawPath === undefined || rawPath === '') return '/'
+  const path = rawPath.includes('\\') ? rawPath.replaceAll('\\', '%5C') : rawPath
+  return path.startsWith('/') ? path : `/${path}`
 }
 
 /**
@@ -68,10 +84,39 @@ function withRawQuery(headers: Record<string, string> | undefined, rawQuery: str
   return out
 }
 
-/** The app must read its query from RAW_QUERY_HEADER (buildApp's queryFromLambdaAdapter). */
-export function createLambdaHandler(app: FastifyInstance) {
+/**
+ * The app must read its query from RAW_QUERY_HEADER (buildApp's queryFromLambdaAdapter). `logger`
+ * writes the failures the app could not answer itself (answerFailures).
+ */
+export function createLambdaHandler(app: FastifyInstance, logger: Logger = createLogger('error')) {
   // decorateRequest off: nothing reads request.awsLambda, and the decoration costs a randomBytes()
   // call and a map entry per invocation (~13 µs, BENCHMARKS.md).
-  const proxy = awsLambdaFastify(app, { decorateRequest: false })
+  const proxy = awsLambdaFastify(answerFailures(app, logger), { decorateRequest: false })
   return (event: HttpApiEvent, context: unknown) => proxy(routeRawQuery(event) as never, context as never)
+}
+
+/**
+ * The app as @fastify/aws-lambda sees it (which calls its inject only, with decorateRequest off): an
+ * injection that fails (an error handed to the callback: the app closed, a response destroyed before
+ * its end; or thrown: a request light-my-request cannot build) is answered here, 500 InternalError in
+ * the error envelope, and logged by our logger as the app logs a 5xx cause: name, code, first stack
+ * frame. The library would print the error whole with console.error (every enumerable property, such
+ * as ERR_INVALID_URL's `input`), or let a throw fail the invocation, which Lambda's runtime logs whole.
+ */
+function answerFailures(app: FastifyInstance, logger: Logger): FastifyInstance {
+  const failed = (e: unknown) => {
+    const requestId = randomUUID().toUpperCase()
+    logger.error('request failed before the app answered', { requestId, cause: describeCause(e) })
+    const body = JSON.stringify(errorEnvelope(toApiError(e), requestId, 'oidc-sts', 'OidcSts'))
+    // The members of light-my-request's response that @fastify/aws-lambda reads.
+    return { statusCode: 500, headers: { 'content-type': 'application/json; charset=utf-8', 'x-acs-request-id': requestId }, payload: body, rawPayload: Buffer.from(body, 'utf8') }
+  }
+  const inject = (opts: InjectOptions, done: LightMyRequestCallback) => {
+    try {
+      app.inject(opts, (err, res) => (err ? done(undefined, failed(err) as never) : done(undefined, res)))
+    } catch (e) {
+      done(undefined, failed(e) as never)
+    }
+  }
+  return Object.assign(Object.create(app) as FastifyInstance, { inject })
 }

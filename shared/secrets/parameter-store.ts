@@ -10,7 +10,7 @@
 // profile, SSO...) the SDK client is imported on first use, so its chain finds them.
 import type { SSMClient } from '@aws-sdk/client-ssm'
 import { RawJsonClient, rawCredentials } from '../aws/raw-json-client.ts'
-import { type Config, ConfigError } from '../config.ts'
+import { type Config, ConfigError, endpointProblem } from '../config.ts'
 import { parseTokenKeys, type TokenKeyRing } from '../credentials/token-keys.ts'
 import type { RootCredentials } from '../services/accounts.ts'
 
@@ -39,11 +39,15 @@ export async function readSecureParameters(names: readonly string[], region: str
   if (names.length === 0) return new Map()
   const input = { Names: [...names], WithDecryption: true }
   const env = access.env ?? process.env
+  const endpoint = env.AWS_ENDPOINT_URL_SSM || undefined
+  // Checked before use: new URL() would throw a TypeError quoting the whole value (its `input`), a user:password@ included.
+  const endpointInvalid = endpoint === undefined ? undefined : endpointProblem('AWS_ENDPOINT_URL_SSM', endpoint)
+  if (endpointInvalid !== undefined) throw new ConfigError([endpointInvalid])
   const credentials = access.client ? undefined : rawCredentials(undefined, env)
   let out: GetParametersOutput
   if (credentials) {
     // SecureString values are at most 8 KB and GetParameters takes at most 10 names: 256 KiB bounds the answer.
-    const ssm = new RawJsonClient({ service: 'ssm', targetPrefix: 'AmazonSSM', jsonVersion: '1.1', region, endpoint: env.AWS_ENDPOINT_URL_SSM || undefined, credentials, maxAttempts: 3, maxResponseBytes: 256 * 1024 })
+    const ssm = new RawJsonClient({ service: 'ssm', targetPrefix: 'AmazonSSM', jsonVersion: '1.1', region, endpoint, credentials, maxAttempts: 3, maxResponseBytes: 256 * 1024 })
     out = (await ssm.call('GetParameters', input)) as GetParametersOutput
   } else {
     const { GetParametersCommand, SSMClient } = await import('./ssm-client.ts')

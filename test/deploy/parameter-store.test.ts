@@ -3,6 +3,7 @@
 // deployed path is the raw JSON-protocol client (no AWS SDK at cold start), checked against a local
 // HTTP server speaking SSM's protocol that verifies each request's SigV4 signature with the SDK's own
 // signer; the AWS SDK's SSMClient (the fallback without environment credentials) talks to the same server.
+import { inspect } from 'node:util'
 import { SSMClient } from '@aws-sdk/client-ssm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../shared/config.ts'
@@ -104,6 +105,19 @@ describe('loadDeployedSecrets', () => {
 
   it('refuses to start without token keys', async () => {
     await expect(loadDeployedSecrets(loadConfig({}), { root: false, ssm: raw() })).rejects.toThrow(/TOKEN_KEYS or TOKEN_KEYS_PARAMETER must be set/)
+  })
+
+  it('refuses an AWS_ENDPOINT_URL_SSM that is no URL or carries a user name or password, without quoting the credential', async () => {
+    const secret = 'endpoint-Pa55word-0123456789'
+    ssm.reset({ '/oidc-sts/test/token-keys': tokenKeys })
+    for (const endpoint of [`http://[${secret}`, `http://admin:${secret}@127.0.0.1:1`, `${ssm.endpoint}/?X-Amz-Signature=${secret}`]) {
+      const err = await loadDeployedSecrets(deployed(), { root: false, ssm: { env: { ...lambdaEnv, AWS_ENDPOINT_URL_SSM: endpoint } } }).catch((e: unknown) => e)
+      expect(err, endpoint).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).problems[0]).toMatch(/^AWS_ENDPOINT_URL_SSM must/)
+      // Nowhere on the error: a TypeError from new URL() would carry the whole value as its `input`.
+      expect(inspect(err, { depth: 5 })).not.toContain(secret)
+    }
+    expect(ssm.received).toEqual([])
   })
 
   it('validates parameter names in the configuration', () => {

@@ -11,6 +11,8 @@ import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 import { DataDirInUseError, lockDataDir } from '../../local/data-dir-lock.ts'
 import { freePort } from '../../local/dynamodb-local.ts'
 import { loadConfig } from '../../shared/config.ts'
+import { mintCredentials } from '../../shared/credentials/mint.ts'
+import { createTokenKeyRing, formatTokenKeys, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { generateAccessKey, generateAccountId } from '../../shared/services/accounts.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { callOverHttp } from './support/http-rpc.ts'
@@ -240,11 +242,12 @@ describe('npm start configured by the environment', () => {
     expect(processesMentioning(dataDir)).toEqual([])
   }, SLOW_TEST_MS)
 
-  it('with DYNAMODB_ENDPOINT set, creates TABLE_NAME on that engine and starts no Java', async () => {
+  it('with DYNAMODB_ENDPOINT set, creates TABLE_NAME on that engine and starts no Java; with TOKEN_KEYS set, seals and unseals with those keys', async () => {
     const dataDir = freshDataDir('external-engine')
     const endpointOfEngine = inject('dynamodbEndpoint')
     const tableName = `npm-start-${randomBytes(4).toString('hex')}`
-    const { child, endpoint } = await startService(testEnv({ DATA_DIR: dataDir, PORT: '0', DYNAMODB_ENDPOINT: endpointOfEngine, TABLE_NAME: tableName }))
+    const ring = createTokenKeyRing([generateTokenKey()])
+    const { child, endpoint } = await startService(testEnv({ DATA_DIR: dataDir, PORT: '0', DYNAMODB_ENDPOINT: endpointOfEngine, TABLE_NAME: tableName, TOKEN_KEYS: formatTokenKeys([ring.current]) }))
 
     expect(descendantsOf(child.process.pid!).filter(isJava)).toEqual([])
     expect(processesMentioning(dataDir)).toEqual([])
@@ -257,6 +260,14 @@ describe('npm start configured by the environment', () => {
     // The operator key lives in that table on that engine.
     const stores = openStores(loadConfig({ DYNAMODB_ENDPOINT: endpointOfEngine, TABLE_NAME: tableName }))
     expect(await stores.accounts.getAccessKey(creds.AccessKeyId as string)).toMatchObject({ accountId: creds.AccountId, operator: true })
+
+    // The TOKEN_KEYS ring (parsed once, when the settings were checked) unseals a SecurityToken sealed
+    // with it; no key file was generated in DATA_DIR.
+    const session = mintCredentials({ accountId: creds.AccountId as string, roleName: 'deployer', roleId: '301234567890123456', roleArn: `acs:ram::${creds.AccountId}:role/deployer`, sessionName: 'npm-start', durationSeconds: 900, providerArn: `acs:ram::${creds.AccountId}:oidc-provider/ci`, sub: 'repo:octo/app', issuer: 'https://idp.example.com' }, ring, new Date())
+    const caller = await callOverHttp(endpoint, { accessKeyId: session.AccessKeyId, secret: session.AccessKeySecret, securityToken: session.SecurityToken }, 'GetCallerIdentity', '2015-04-01')
+    expect(caller.status, JSON.stringify(caller.body)).toBe(200)
+    expect(caller.body.Arn).toBe(`acs:ram::${creds.AccountId}:assumed-role/deployer/npm-start`)
+    expect(existsSync(join(dataDir, 'token-keys.json'))).toBe(false)
 
     expect((await stopWithSigterm(child)).code).toBe(0)
   }, SLOW_TEST_MS)

@@ -2,8 +2,8 @@
 // beside the URL in RAW_QUERY_HEADER, which a client cannot set; and every other field of a payload 2.0
 // event still arrives (cookies, base64 bodies, headers, source IP).
 
-import Fastify from 'fastify'
-import { describe, expect, it } from 'vitest'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { buildApp } from '../../shared/http/app.ts'
 import { actionsWith } from '../../shared/http/action.ts'
 import { createLambdaHandler, type HttpApiEvent, RAW_QUERY_HEADER, routeRawQuery } from '../../shared/http/lambda-adapter.ts'
@@ -36,6 +36,13 @@ describe('routeRawQuery', () => {
     // The caller's event is not modified (the same sample event may be invoked twice).
     expect(e.headers).not.toHaveProperty(RAW_QUERY_HEADER)
     expect(e.queryStringParameters).toEqual({ A: '1,2', B: 'x+y z' })
+  })
+
+  it('gives the path a leading "/" and sends a backslash as %5C, so no path reads as a host or an absolute URL', () => {
+    expect(routeRawQuery(event({ rawPath: '/\\[x' })).rawPath).toBe('/%5C[x')
+    expect(routeRawQuery(event({ rawPath: 'http://[x' })).rawPath).toBe('/http://[x')
+    expect(routeRawQuery(event({ rawPath: '' })).rawPath).toBe('/')
+    expect(routeRawQuery(event({ rawPath: '/health' })).rawPath).toBe('/health')
   })
 
   it('sets the header on every event, empty without a query, over any value a client sent', () => {
@@ -103,5 +110,70 @@ describe('an RPC app behind the adapter (queryFromLambdaAdapter)', () => {
     const twice = await build(true).inject({ method: 'GET', url: '/?Action=Echo&Version=2015-04-01', headers: { [RAW_QUERY_HEADER]: 'Action=Echo&Version=2015-04-01' } })
     expect(twice.statusCode).toBe(400)
     expect(twice.json().Code).toBe('InvalidParameter.Format')
+  })
+})
+
+describe('a request the app cannot answer behind the adapter', () => {
+  const SECRET = 'eyJhbGciOiJSUzI1NiJ9.S3cr3tClaims.S1gnature'
+  const define = actionsWith<object>()
+  const echo = define({ product: 'Sts', version: '2015-04-01', name: 'Echo', anonymous: true, parse: (p) => p, run: async () => ({}) })
+  const withToken = (over: Partial<HttpApiEvent> = {}) =>
+    event({ rawQueryString: `Action=Echo&Version=2015-04-01&OIDCToken=${SECRET}`, body: undefined, isBase64Encoded: false, requestContext: { http: { method: 'GET', path: '/', sourceIp: '203.0.113.7' } }, ...over })
+  const lines: string[] = []
+  const logger = createLogger('debug', (l) => lines.push(l))
+  afterEach(() => {
+    lines.length = 0
+    vi.restoreAllMocks()
+  })
+  /** Ready and started (Fastify marks it started a turn after ready()), as a Lambda's app is by its first invocation. */
+  const started = async (app: FastifyInstance) => {
+    await app.ready()
+    await new Promise((r) => setImmediate(r))
+    return app
+  }
+  type Answer = { statusCode: number; body: string; headers: Record<string, string> }
+
+  it('a path light-my-request could not parse as a URL (a backslash after the slash) is answered like any unknown path, not thrown out of the invocation', async () => {
+    const app = await started(buildApp({ actions: [echo], deps: {}, authenticate: async () => { throw new Error('anonymous only') }, authorize: () => undefined, logger, queryFromLambdaAdapter: true }))
+    const handler = createLambdaHandler(app, logger)
+    for (const rawPath of ['/\\[', '\\\\[', 'http://[']) {
+      const res = (await handler(withToken({ rawPath }), {})) as Answer
+      expect(res.statusCode, rawPath).toBe(400)
+      expect(JSON.parse(res.body).Code).toBe('InvalidParameter')
+    }
+    expect(lines.join('\n')).not.toContain('S3cr3t')
+  })
+
+  it('an injection that fails (here: an error destroying the response, carrying the request) is answered 500 in the envelope and logged by our logger, never printed whole with console.error', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const app = Fastify()
+    app.get('/', (req, reply) => {
+      reply.hijack()
+      reply.raw.destroy(Object.assign(new Error('the answer stream failed'), { request: req.headers[RAW_QUERY_HEADER] }))
+    })
+    const res = (await createLambdaHandler(await started(app), logger)(withToken(), {})) as Answer
+    expect(printed).not.toHaveBeenCalled()
+    expect(res.statusCode).toBe(500)
+    const body = JSON.parse(res.body)
+    expect(body).toMatchObject({ Code: 'InternalError', HostId: 'oidc-sts' })
+    expect(res.headers['x-acs-request-id']).toBe(body.RequestId)
+    const logged = lines.map((l) => JSON.parse(l))
+    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'request failed before the app answered', requestId: body.RequestId, cause: { name: 'Error', at: expect.stringMatching(/^at /) } })])
+    expect(lines.join('\n')).not.toContain('S3cr3t')
+  })
+
+  it('so is an app closed, and a request light-my-request refuses to build (thrown, not handed to the callback)', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => undefined)
+    const app = await started(buildApp({ actions: [echo], deps: {}, authenticate: async () => { throw new Error('anonymous only') }, authorize: () => undefined, logger, queryFromLambdaAdapter: true }))
+    const handler = createLambdaHandler(app, logger)
+    const refused = (await handler(withToken({ requestContext: { http: { method: 'BREW', path: '/', sourceIp: '203.0.113.7' } } }), {})) as Answer
+    expect(refused.statusCode).toBe(500)
+    expect(JSON.parse(refused.body).Code).toBe('InternalError')
+    await app.close()
+    const closed = (await handler(withToken(), {})) as Answer
+    expect(closed.statusCode).toBe(500)
+    expect(printed).not.toHaveBeenCalled()
+    expect(lines.map((l) => JSON.parse(l).cause?.code)).toEqual([undefined, 'FST_ERR_REOPENED_CLOSE_SERVER'])
+    expect(lines.join('\n')).not.toContain('S3cr3t')
   })
 })
