@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { AuditSink, parseAuditLine, type AuditRecord } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
@@ -45,20 +45,49 @@ describe('AuditSink', () => {
   })
 
   it('bounds what waits for a stalled table, queued writes included: the excess is dropped from the copy and counted, never from the log', async () => {
+    // A real store on DynamoDB Local whose writes are held, on the real client, until released.
+    const { table, documentClient } = await createTestTable('audit-stalled')
     let release!: () => void
     const stalled = new Promise<void>((r) => (release = r))
-    let written = 0
-    const store = { putBatch: async (batch: AuditRecord[]) => { await stalled; written += batch.length } } as unknown as AuditStore
+    const held: number[] = []
+    documentClient.middlewareStack.add(
+      (next) => async (args) => {
+        const items = (args.input as { RequestItems?: Record<string, unknown[]> }).RequestItems
+        if (items) held.push(Object.values(items).reduce((n, v) => n + v.length, 0))
+        await stalled
+        return next(args)
+      },
+      { step: 'initialize', name: 'stallAuditWrites' },
+    )
+    const account = '5556667778889990'
+    const store = new AuditStore(table)
     const lines: string[] = []
     const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)), store, maxBuffered: 100 })
-    for (let i = 0; i < 1000; i++) sink.record(rec(i))
-    expect(lines).toHaveLength(1000)
-    expect(sink.pending).toBe(100)
-    expect(sink.dropped).toBe(900)
-    release()
+    try {
+      for (let i = 0; i < 1000; i++) sink.record(rec(i, { accountId: account }))
+      expect(lines).toHaveLength(1000)
+      expect(sink.pending).toBe(100)
+      expect(sink.dropped).toBe(900)
+      // The first batch of 25 is at the table and waiting; the other three wait behind it, in the sink.
+      await vi.waitFor(() => expect(held).toEqual([25]))
+      expect(sink.pending).toBe(100)
+    } finally {
+      release()
+    }
     await sink.flush()
-    expect(written).toBe(100)
     expect(sink.pending).toBe(0)
+    expect(held).toEqual([25, 25, 25, 25])
+
+    // What the table holds: exactly the first 100 records, none of the 900 dropped.
+    const stored: AuditRecord[] = []
+    let after: string | undefined
+    do {
+      const page = await store.list(account, '2026-11-28', 100, after)
+      stored.push(...page.items)
+      after = page.nextAt
+    } while (after)
+    expect(stored.map((r) => r.requestId).sort()).toEqual(Array.from({ length: 100 }, (_, i) => rec(i).requestId))
+    documentClient.middlewareStack.remove('stallAuditWrites')
   })
 
   it('writes a large batch in chunks of 25, several at a time, and every record arrives', async () => {

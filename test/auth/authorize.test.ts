@@ -1,9 +1,15 @@
-// The store-backed authorizer against a real table: assumed-role callers (constructed directly, as the
-// token exchange will mint them) get their role's attached policies intersected with the session
-// policy; explicit Deny wins; nothing crosses accounts; the role-policy cache is bounded in age.
+// The store-backed authorizer against a real table: assumed-role callers get their role's attached
+// policies intersected with the session policy; explicit Deny wins; nothing crosses accounts; the
+// role-policy cache is bounded in age. The decision tests build the Caller directly; "through the HTTP
+// app" mints real temporary credentials (mint.ts) and signs every call with them, so the real
+// authenticator (signature, nonce, sealed SecurityToken) produces the caller the authorizer judges.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAuthenticator } from '../../shared/auth/authenticate.ts'
 import { createAuthorizer, type Authorizer } from '../../shared/auth/authorize.ts'
+import { mintCredentials } from '../../shared/credentials/mint.ts'
+import { createSessionResolver } from '../../shared/credentials/session-resolver.ts'
+import { createTokenKeyRing, generateTokenKey } from '../../shared/credentials/token-keys.ts'
 import { ApiError } from '../../shared/errors.ts'
 import type { ActionDefinition, Caller } from '../../shared/http/action.ts'
 import { buildApp } from '../../shared/http/app.ts'
@@ -15,7 +21,8 @@ import { generateRoleId } from '../../shared/services/ram-role-actions.ts'
 import { AttachmentStore } from '../../shared/store/attachment-store.ts'
 import { PolicyStore } from '../../shared/store/policy-store.ts'
 import { RoleStore } from '../../shared/store/role-store.ts'
-import type { Stores } from '../../shared/store/stores.ts'
+import { openStores, type Stores } from '../../shared/store/stores.ts'
+import { signRpc, type Credentials } from '../support/sign.ts'
 import { createTestTable } from '../support/store.ts'
 
 const RAM = '2015-05-01'
@@ -86,9 +93,11 @@ let admin: { roleName: string; roleId: string }
 let guarded: { roleName: string; roleId: string }
 let fenced: { roleName: string; roleId: string }
 let tlsOnly: { roleName: string; roleId: string }
+let testTable: Awaited<ReturnType<typeof createTestTable>>
 
 beforeAll(async () => {
-  const { table } = await createTestTable('authz')
+  testTable = await createTestTable('authz')
+  const { table } = testTable
   roles = new RoleStore(table)
   policies = new PolicyStore(table)
   attachments = new AttachmentStore(table, roles, policies)
@@ -261,26 +270,60 @@ describe('role policy cache', () => {
 
 describe('through the HTTP app', () => {
   let app: ReturnType<typeof buildApp>
-  let caller: Caller
+  let stores: Stores
+  const tokenKeys = createTokenKeyRing([generateTokenKey()])
+  /** Real STS credentials for a session of `role`, sealed with the app's token keys, as AssumeRoleWithOIDC mints them. */
+  const credentialsFor = (role: { roleName: string; roleId: string }): Credentials => {
+    const minted = mintCredentials(
+      {
+        accountId: account,
+        roleName: role.roleName,
+        roleId: role.roleId,
+        roleArn: roleArn(role.roleName),
+        sessionName: 'ci-run',
+        durationSeconds: 3600,
+        providerArn: `acs:ram::${account}:oidc-provider/ci`,
+        sub: 'repo:octo-org/app:ref:refs/heads/main',
+        issuer: 'https://idp.example.com',
+      },
+      tokenKeys,
+      new Date(),
+    )
+    return { accessKeyId: minted.AccessKeyId, secret: minted.AccessKeySecret, securityToken: minted.SecurityToken }
+  }
+  let creds: Credentials
   beforeAll(async () => {
-    caller = assumed(reader)
-    // Temporary credentials cannot be minted yet: an authenticator that returns the assumed-role caller.
+    creds = credentialsFor(reader)
+    // Every store on the same table the roles and policies above live in, and the authenticator the
+    // service composes (shared/service-app.ts): STS.* keys are resolved from their sealed SecurityToken.
+    stores = openStores({ tableName: testTable.tableName, region: 'us-east-1', dynamodbEndpoint: testTable.endpoint })
     app = buildApp({
       actions: managementActions(),
-      deps: { roles, policies, attachments } as unknown as Stores,
-      authenticate: async () => caller,
+      deps: stores,
+      authenticate: createAuthenticator({ accounts: stores.accounts, nonces: stores.nonces, windowSeconds: 900, sessions: createSessionResolver(tokenKeys) }),
       authorize: createAuthorizer({ roles, policies, attachments, cacheMs: 0 }),
       logger: createLogger('silent'),
     })
     await app.ready()
   })
-  afterAll(async () => { await app?.close() })
+  afterAll(async () => {
+    await app?.close()
+    stores?.documentClient.destroy()
+  })
 
-  const call = async (action: string, params: Record<string, string> = {}, version = RAM) => {
-    const query = new URLSearchParams({ Action: action, Version: version, Format: 'JSON', ...params })
-    const res = await app.inject({ method: 'POST', url: `/?${query}` })
+  const call = async (action: string, params: Record<string, string> = {}, version = RAM, as = creds) => {
+    const req = signRpc({ creds: as, action, version, params })
+    const res = await app.inject({ method: req.method, url: req.url, headers: req.headers, payload: req.payload })
     return { status: res.statusCode, body: res.json() as Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
   }
+
+  it('authenticates the temporary credentials for real: a wrong secret or another session\'s SecurityToken is refused before any decision', async () => {
+    const wrongSecret = await call('ListRoles', {}, RAM, { ...creds, secret: credentialsFor(reader).secret })
+    expect(wrongSecret.status).toBe(400)
+    expect(wrongSecret.body.Code).toBe('SignatureDoesNotMatch')
+    const otherToken = await call('ListRoles', {}, RAM, { ...creds, securityToken: credentialsFor(reader).securityToken })
+    expect(otherToken.body.Code).toBe('InvalidSecurityToken.MismatchWithAccessKey')
+  })
 
   it('runs an allowed action and answers NoPermission 403 with AccessDeniedDetail for a denied one, changing nothing', async () => {
     const listed = await call('ListRoles')
@@ -319,16 +362,16 @@ describe('through the HTTP app', () => {
     const other = await makeRole('ExactOther', [{ custom: 'get-writer', document: doc({ Effect: 'Allow', Action: 'ram:GetRole', Resource: roleArn('Writer') }) }])
     try {
       for (const role of [lower, upper]) {
-        caller = assumed(role)
+        creds = credentialsFor(role)
         expect((await call('GetRole', { RoleName: 'READER' })).status).toBe(200)
         expect((await call('GetRole', { RoleName: 'Reader' })).status).toBe(200)
       }
-      caller = assumed(other)
+      creds = credentialsFor(other)
       const denied = await call('GetRole', { RoleName: 'READER' })
       expect(denied.status).toBe(403)
       expect(denied.body.AccessDeniedDetail).toMatchObject({ AuthAction: 'ram:GetRole', NoPermissionType: 'ImplicitDeny' })
     } finally {
-      caller = assumed(reader)
+      creds = credentialsFor(reader)
     }
   })
 })

@@ -65,6 +65,6 @@ describe('functions/management.ts (Lambda, HTTP API v2 event)', () => {
     const event = resign(sample)
     const res = await handler({ ...event, rawQueryString: `${event.rawQueryString}&OIDCProviderName=Other` }, {})
     expect(res.statusCode).toBe(400)
-    expect(JSON.parse(res.body).Code).toMatch(/^InvalidParameter\.OIDCProviderName/)
+    expect(JSON.parse(res.body).Code).toBe('InvalidParameter.OIDCProviderName.Duplicate')
   })
 })

@@ -188,10 +188,13 @@ describe('fetchIssuerKeys', () => {
     idp.route(idp.discoveryPath, { delayMs: 250, body: { issuer: idp.issuer, jwks_uri: idp.origin + idp.jwksPath } })
     idp.route(idp.jwksPath, { delayMs: 250, body: { keys: [rsa.jwk] } })
     await expect(fetchIssuerKeys(idp.issuer, fps, { ...opts, totalTimeoutMs: 2_000 })).resolves.toBeDefined()
-    const started = performance.now()
     const e = await apiFailure(fetchIssuerKeys(idp.issuer, fps, { ...opts, totalTimeoutMs: 400 }))
-    expect(discoveryFailureOf(e)).toMatchObject({ kind: 'timeout', stage: 'jwks' })
-    expect(performance.now() - started).toBeLessThan(1_000)
+    const failure = discoveryFailureOf(e)
+    expect(failure).toMatchObject({ kind: 'timeout', stage: 'jwks' })
+    // The JWKS got what the discovery (delayed 250 ms) left of the 400 ms, not a budget of its own.
+    const jwksBudgetMs = Number(/did not deliver the document within (\d+) ms$/.exec(failure!.message)?.[1])
+    expect(jwksBudgetMs).toBeGreaterThanOrEqual(1)
+    expect(jwksBudgetMs).toBeLessThanOrEqual(400 - 250)
   })
 
   it('words a refused connection and a timeout alike', async () => {

@@ -242,13 +242,11 @@ describe('fetchHttpsJson: SSRF guard', () => {
   it('refuses every loopback, private, link-local and metadata spelling before connecting', async () => {
     idp.resetCounts()
     for (const url of spellings(idp.port)) {
-      const started = performance.now()
       const e = await failure(fetchHttpsJson(url, { ...base, allowPrivate: false }))
       expect(e.kind, url).toBe('forbidden-address')
       expect(e.message, url).toMatch(/^the host \S+ is not allowed: its address is /)
-      // Refused without waiting for any network: nothing was contacted.
-      expect(performance.now() - started, url).toBeLessThan(1_000)
     }
+    // Refused by the guard, not by the network: the IdP listening on loopback was never contacted.
     expect(idp.connections).toBe(0)
     expect(idp.requests(idp.discoveryPath)).toBe(0)
   })
@@ -311,11 +309,10 @@ describe('fetchHttpsJson: hostile or broken servers', () => {
     const silent: Server = createServer(() => {})
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
     try {
-      const started = performance.now()
       const e = await failure(fetchHttpsJson(`https://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { ...base, connectTimeoutMs: 150 }))
+      // The connect timer's own failure (not the total timeout's, nor a refused connection).
       expect(e.kind).toBe('timeout')
-      expect(e.message).toMatch(/could not connect/)
-      expect(performance.now() - started).toBeLessThan(2_000)
+      expect(e.message).toBe('could not connect to 127.0.0.1 within 150 ms')
     } finally {
       silent.close()
     }
@@ -325,10 +322,10 @@ describe('fetchHttpsJson: hostile or broken servers', () => {
     idp.route('/hang', { mode: 'hang' })
     idp.route('/slow', { mode: 'slow-body', slowChunkMs: 20 })
     for (const path of ['/hang', '/slow']) {
-      const started = performance.now()
       const e = await failure(fetchHttpsJson(`${idp.origin}${path}`, { ...base, totalTimeoutMs: 300 }))
+      // The total timer's own failure: the 300 ms budget, not the default 5 s, cut it.
       expect(e.kind, path).toBe('timeout')
-      expect(performance.now() - started, path).toBeLessThan(2_000)
+      expect(e.message, path).toBe(`${new URL(idp.origin).hostname} did not deliver the document within 300 ms`)
     }
   })
 
@@ -336,9 +333,10 @@ describe('fetchHttpsJson: hostile or broken servers', () => {
     idp.route('/big', { body: { keys: 'x'.repeat(4096) } })
     idp.route('/endless', { mode: 'endless' })
     expect((await failure(fetchHttpsJson(`${idp.origin}/big`, { ...base, maxBodyBytes: 1024 }))).kind).toBe('too-large')
-    const started = performance.now()
-    expect((await failure(fetchHttpsJson(`${idp.origin}/endless`, { ...base, maxBodyBytes: 64 * 1024 }))).kind).toBe('too-large')
-    expect(performance.now() - started).toBeLessThan(2_000)
+    // Cut by the size cap while streaming (not by a timeout: that would be kind 'timeout').
+    const endless = await failure(fetchHttpsJson(`${idp.origin}/endless`, { ...base, maxBodyBytes: 64 * 1024 }))
+    expect(endless.kind).toBe('too-large')
+    expect(endless.message).toMatch(/ is larger than 65536 bytes$/)
   })
 
   it.each([

@@ -7,7 +7,7 @@ import { CompactEncrypt, exportJWK } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../shared/errors.ts'
 import { JsonRejected, parseJsonStrict } from '../../shared/oidc/jws-json.ts'
-import { MAX_JSON_DEPTH, MAX_TOKEN_LENGTH, type TokenPolicy, verifyOidcToken } from '../../shared/oidc/verify-token.ts'
+import { MAX_JSON_DEPTH, MAX_TOKEN_LENGTH, type TokenPolicy, type VerifiedToken, verifyOidcToken } from '../../shared/oidc/verify-token.ts'
 import {
   CLIENT_ID,
   ISSUER,
@@ -98,7 +98,11 @@ interface Case {
   policy?: Partial<TokenPolicy>
   /** Whether the check must happen before any key is looked up. */
   beforeKeyLookup?: boolean
+  /** The exact key lookups the verifier must make (kid and alg as the token carries them). */
+  lookups?: Array<{ kid: string | undefined; alg: string }>
   message?: string | RegExp
+  /** Further checks on an accepted token's result. */
+  verified?: (result: VerifiedToken) => void
 }
 
 const alg = (name: string, extra: Record<string, unknown> = {}) => () => makeToken({ header: { alg: name, kid: 'k1', ...extra }, key: KEYS.rsa.privateKey, alg: 'RS256' })
@@ -139,6 +143,9 @@ const CASES: Record<string, Case[]> = {
       name: `${JSON.stringify(kid.slice(0, 30))} is only an unknown lookup key`,
       token: () => makeToken({ kid }),
       code: SIGNATURE, // the test lookup's answer for an unknown kid
+      // One lookup, with the kid exactly as the token spells it: not decoded, trimmed, truncated or replaced.
+      lookups: [{ kid, alg: 'RS256' }],
+      message: 'no key of the issuer has this kid',
     })),
     { name: '257 characters', token: () => makeToken({ kid: 'k'.repeat(257) }), code: INVALID, beforeKeyLookup: true },
     { name: '10 000 characters', token: () => makeToken({ kid: 'k'.repeat(10000) }), code: INVALID, beforeKeyLookup: true },
@@ -282,6 +289,75 @@ const CASES: Record<string, Case[]> = {
     { name: 'payload with NaN', token: () => makeToken({ payload: rawClaims('x', 'NaN') }), code: INVALID, beforeKeyLookup: true },
     { name: 'payload with a leading-zero number', token: () => makeToken({ payload: rawClaims('x', '01') }), code: INVALID, beforeKeyLookup: true },
   ],
+  // A parser or copy that treated "__proto__" (or constructor.prototype) as anything but data would
+  // either give the parsed object a prototype (inherited alg/iss) or write into Object.prototype.
+  'prototype pollution through __proto__ and constructor members': [
+    {
+      name: '__proto__ in the header is kept as data',
+      token: () => makeToken({ header: '{"alg":"RS256","typ":"JWT","kid":"k1","__proto__":{"polluted":true,"alg":"none"}}' }),
+      code: OK,
+      verified: (r) => {
+        expect(r.header.alg).toBe('RS256')
+        expect(Object.getPrototypeOf(r.header)).toBe(Object.prototype)
+        expect((r.header as Record<string, unknown>).polluted).toBeUndefined()
+      },
+    },
+    {
+      name: '__proto__ in the payload is kept as data',
+      token: () => makeToken({ payload: rawClaims('__proto__', '{"polluted":true,"sub":"admin"}') }),
+      code: OK,
+      verified: (r) => {
+        expect(Object.getPrototypeOf(r.claims)).toBe(Object.prototype)
+        expect(r.claims.polluted).toBeUndefined()
+        expect(r.claims.sub).toBe(claims().sub)
+      },
+    },
+    {
+      name: '__proto__ nested inside a claim is kept as data',
+      token: () => makeToken({ payload: rawClaims('kubernetes.io', '{"namespace":"prod","__proto__":{"polluted":true}}') }),
+      code: OK,
+      verified: (r) => {
+        const nestedClaim = r.claims['kubernetes.io'] as Record<string, unknown>
+        expect(Object.getPrototypeOf(nestedClaim)).toBe(Object.prototype)
+        expect(nestedClaim.polluted).toBeUndefined()
+      },
+    },
+    {
+      name: 'constructor.prototype in the payload is kept as data',
+      token: () => makeToken({ payload: rawClaims('constructor', '{"prototype":{"polluted":true}}') }),
+      code: OK,
+      verified: (r) => expect(Object.hasOwn(r.claims, 'constructor')).toBe(true),
+    },
+    {
+      name: 'an alg supplied only through __proto__ in the header is missing',
+      token: () => makeToken({ header: '{"typ":"JWT","kid":"k1","__proto__":{"alg":"RS256","polluted":true}}' }),
+      code: INVALID,
+      beforeKeyLookup: true,
+      message: 'no alg string',
+    },
+    {
+      name: 'iss supplied only through __proto__ in the payload is missing',
+      token: () => {
+        const { iss: _iss, ...rest } = claims()
+        return makeToken({ payload: `{"__proto__":{"iss":"${ISSUER}","polluted":true},${JSON.stringify(rest).slice(1)}` })
+      },
+      code: INVALID,
+      beforeKeyLookup: true,
+      message: 'the claim iss must be a string',
+    },
+    {
+      name: '__proto__ in the header of an alg none token',
+      token: () => `${part('{"alg":"none","kid":"k1","__proto__":{"polluted":true}}')}.${part(rawClaims('__proto__', '{"polluted":true}'))}.`,
+      code: INVALID,
+      beforeKeyLookup: true,
+    },
+    {
+      name: '__proto__ in the payload with a bad signature',
+      token: () => makeToken({ payload: rawClaims('__proto__', '{"polluted":true}'), key: KEYS.attackerRsa.privateKey }),
+      code: SIGNATURE,
+      lookups: [{ kid: 'k1', alg: 'RS256' }],
+    },
+  ],
   'length limits': [
     { name: `exactly ${MAX_TOKEN_LENGTH} characters, validly signed`, token: () => tokenOfLength(MAX_TOKEN_LENGTH), code: OK, keys: Object.fromEntries([2, 3, 4, 5].map((n) => ['k'.repeat(n), KEYS.rsa.publicKey])) },
     { name: `${MAX_TOKEN_LENGTH + 1} characters, validly signed`, token: () => tokenOfLength(MAX_TOKEN_LENGTH + 1), code: INVALID, beforeKeyLookup: true, message: `4 to ${MAX_TOKEN_LENGTH} characters` },
@@ -328,11 +404,17 @@ describe.each(Object.entries(CASES))('hostile tokens: %s', (_, cases) => {
     const lookup = recordingLookup(c.keys ?? { k1: KEYS.rsa.publicKey })
     const run = verifyOidcToken(token, policy(c.policy), lookup)
     if (c.code === OK) {
-      await expect(run).resolves.toBeTruthy()
+      const result = await run
+      expect(result).toBeTruthy()
+      c.verified?.(result)
+      if (c.lookups) expect(lookup.calls).toEqual(c.lookups)
+      expect(Object.prototype).not.toHaveProperty('polluted')
       return
     }
     const e = await expectCode(run, c.code)
+    expect(Object.prototype).not.toHaveProperty('polluted')
     if (c.beforeKeyLookup) expect(lookup.calls).toEqual([])
+    if (c.lookups) expect(lookup.calls).toEqual(c.lookups)
     if (c.message !== undefined) expect(e.message).toMatch(c.message)
     // Never echo the token or its signature; bounded size whatever the input.
     const signaturePart = token.split('.')[2] ?? ''

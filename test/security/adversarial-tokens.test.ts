@@ -320,6 +320,20 @@ const CASES: Record<string, Case[]> = {
     { name: 'payload not UTF-8', token: () => `${part({ alg: 'RS256', kid: 'k1' })}.${b64(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]))}.AAAA`, code: INVALID },
     { name: 'header a JSON array', token: () => T({ header: '["RS256"]' }), code: INVALID },
   ],
+  // "__proto__" and constructor.prototype as JSON members: data, never a prototype. A parser or copy
+  // that honoured them would lend the header an alg or the claims an iss (these would then verify)
+  // or write into Object.prototype ("nothing was polluted" below).
+  'prototype pollution through __proto__ and constructor members': [
+    { name: 'alg supplied only through __proto__ in the header', token: () => T({ header: '{"typ":"JWT","kid":"k1","__proto__":{"alg":"RS256","polluted":true,"admin":true}}' }), code: INVALID },
+    {
+      name: 'iss supplied only through __proto__ in the payload',
+      token: () => T({ payload: `{"__proto__":{"iss":"${ISS}","polluted":true,"admin":true},${JSON.stringify(withoutClaim('iss')).slice(1)}` }),
+      code: INVALID,
+    },
+    { name: 'aud supplied only through __proto__ in the payload', token: () => T({ payload: rawClaims('__proto__', `{"aud":"${CLIENT_ID}","polluted":true}`, withoutClaim('aud')) }), code: INVALID },
+    { name: '__proto__ in the header and the payload, signed by the attacker', token: () => T({ header: '{"alg":"RS256","typ":"JWT","kid":"k1","__proto__":{"polluted":true}}', payload: rawClaims('__proto__', '{"polluted":true,"admin":true}'), key: attacker.privateKey }), code: SIGNATURE },
+    { name: 'constructor.prototype in the header of an alg none token', token: () => `${part('{"alg":"none","kid":"k1","constructor":{"prototype":{"polluted":true}}}')}.${part(rawClaims('constructor', '{"prototype":{"polluted":true}}'))}.`, code: INVALID },
+  ],
   'length limits': [
     { name: `${MAX_TOKEN_LENGTH + 1} characters, validly signed`, token: () => tokenOfLength(MAX_TOKEN_LENGTH + 1), code: INVALID },
     { name: `${MAX_TOKEN_LENGTH + 1} characters in the query string (as the STS SDK sends it)`, token: () => tokenOfLength(MAX_TOKEN_LENGTH + 1), code: INVALID, where: 'query' },
@@ -347,6 +361,9 @@ const ACCEPTED: Array<{ name: string; token: () => string; where?: 'form' | 'que
   { name: `exactly ${MAX_TOKEN_LENGTH} characters, in the form body`, token: () => tokenOfLength(MAX_TOKEN_LENGTH) },
   { name: `exactly ${MAX_TOKEN_LENGTH} characters, in the query string`, token: () => tokenOfLength(MAX_TOKEN_LENGTH), where: 'query' },
   { name: `claims nested ${MAX_JSON_DEPTH} deep in all`, token: () => T({ payload: rawClaims('x', nested(MAX_JSON_DEPTH - 1)) }) },
+  { name: '__proto__ members in the header and in the claims are plain data', token: () => T({ header: '{"alg":"RS256","typ":"JWT","kid":"k1","__proto__":{"polluted":true,"alg":"none"}}', payload: rawClaims('__proto__', '{"polluted":true,"admin":true,"sub":"repo:other/x"}') }) },
+  { name: '__proto__ nested inside a claim is plain data', token: () => T({ payload: rawClaims('groups', '{"dev":true,"__proto__":{"polluted":true,"admin":true}}') }) },
+  { name: 'constructor.prototype in the header and in the claims is plain data', token: () => T({ header: '{"alg":"RS256","typ":"JWT","kid":"k1","constructor":{"prototype":{"polluted":true}}}', payload: rawClaims('constructor', '{"prototype":{"polluted":true,"admin":true}}') }) },
 ]
 
 const attacker = makeSigningKey('k1')
@@ -383,6 +400,7 @@ describe.each(Object.entries(CASES))('hostile tokens through AssumeRoleWithOIDC:
     expectOnlyFailureAudit(diff, c.code)
     // Every exchange is audited, once: a body refused by the HTTP layer, before the action, too.
     expect(diff.added).toHaveLength(1)
+    expect(Object.prototype).not.toHaveProperty('polluted')
 
     const after = await send(good())
     expect(after.status, after.raw.slice(0, 300)).toBe(200)
@@ -396,6 +414,8 @@ describe('legitimate edge cases still exchange', () => {
     expect(res.status, res.raw.slice(0, 300)).toBe(200)
     expect(res.body.Credentials.AccessKeyId).toMatch(/^STS\./)
     expect(res.body.OIDCTokenInfo.Issuer).toBe(ISS)
+    expect(res.body.OIDCTokenInfo.Subject).toBe(SUBJECT)
+    expect(Object.prototype).not.toHaveProperty('polluted')
   })
 })
 
@@ -406,7 +426,7 @@ describe('after every attack', () => {
     expect(fx.svc.app.sts.jwks.issuers()).toEqual([ISS])
   })
 
-  it('nothing was polluted', () => {
+  it('nothing was polluted (the __proto__ and constructor cases above carried "polluted" and "admin")', () => {
     expect(Object.prototype).not.toHaveProperty('polluted')
     expect(({} as Record<string, unknown>).admin).toBeUndefined()
   })

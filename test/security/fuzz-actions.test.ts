@@ -391,7 +391,7 @@ describe('fuzzing raw requests', () => {
     })
   })
 
-  it('huge parameter counts, names and values: refused quickly with a 4xx', async () => {
+  it('huge parameter counts, names and values: refused with a 4xx (how fast is measured in bench/, not here)', async () => {
     const many = (n: number, prefix = 'P') => Array.from({ length: n }, (_, i) => `${prefix}${i}=${i}`).join('&')
     const cases: Sent[] = [
       { method: 'GET', url: `/?${many(201)}`, headers: {}, payload: '' },
@@ -408,11 +408,9 @@ describe('fuzzing raw requests', () => {
     ]
     await crossChecked(async () => {
       for (const c of cases) {
-        const started = performance.now()
         const { status } = await check(c)
         expect(status, c.url.slice(0, 80)).toBeGreaterThanOrEqual(400)
         expect(status).toBeLessThan(500)
-        expect(performance.now() - started).toBeLessThan(10_000)
       }
     })
   })

@@ -309,37 +309,42 @@ describe('SSRF through the exchange (ALLOW_PRIVATE_ISSUERS=false)', () => {
     await guarded?.close()
   })
 
-  const spellings = (port: () => number): Array<[string, () => string]> => [
-    ['loopback', () => `https://127.0.0.1:${port()}`],
-    ['loopback, another address of 127/8', () => `https://127.1.2.3:${port()}`],
-    ['loopback in decimal', () => `https://2130706433:${port()}`],
-    ['loopback in hex', () => `https://0x7f000001:${port()}`],
-    ['loopback in octal', () => `https://0177.0.0.1:${port()}`],
-    ['loopback shortened', () => `https://127.1:${port()}`],
-    ['loopback as IPv4-mapped IPv6', () => `https://[::ffff:127.0.0.1]:${port()}`],
-    ['loopback as IPv4-mapped IPv6 in hex', () => `https://[::ffff:7f00:1]:${port()}`],
-    ['IPv6 loopback', () => `https://[::1]:${port()}`],
-    ['localhost', () => `https://localhost:${port()}`],
-    ['a DNS name resolving to loopback', () => `https://idp.attacker.test:${port()}`],
-    ['unspecified 0.0.0.0', () => `https://0.0.0.0:${port()}`],
+  // Each case names the guard's reason for refusing (net-guard.ts ForbiddenAddressError: "the host <h> is
+  // not allowed: its address is <reason>"): a timeout or a refused connection also gives
+  // IssuerConfigurationBroken, so only this wording shows that the guard, not the network, said no.
+  const LOOPBACK = /is not allowed: its address is a loopback address \(127\.0\.0\.0\/8\)/
+  const LOOPBACK_ANY = /is not allowed: its address is (a loopback address \(127\.0\.0\.0\/8\)|the IPv6 loopback address \(::1\))/
+  const spellings = (port: () => number): Array<[string, () => string, RegExp]> => [
+    ['loopback', () => `https://127.0.0.1:${port()}`, LOOPBACK],
+    ['loopback, another address of 127/8', () => `https://127.1.2.3:${port()}`, LOOPBACK],
+    ['loopback in decimal', () => `https://2130706433:${port()}`, LOOPBACK],
+    ['loopback in hex', () => `https://0x7f000001:${port()}`, LOOPBACK],
+    ['loopback in octal', () => `https://0177.0.0.1:${port()}`, LOOPBACK],
+    ['loopback shortened', () => `https://127.1:${port()}`, LOOPBACK],
+    ['loopback as IPv4-mapped IPv6', () => `https://[::ffff:127.0.0.1]:${port()}`, /is not allowed: its address is a loopback address \(127\.0\.0\.0\/8\), as an IPv4-mapped IPv6 address/],
+    ['loopback as IPv4-mapped IPv6 in hex', () => `https://[::ffff:7f00:1]:${port()}`, /is not allowed: its address is a loopback address \(127\.0\.0\.0\/8\), as an IPv4-mapped IPv6 address/],
+    ['IPv6 loopback', () => `https://[::1]:${port()}`, /is not allowed: its address is the IPv6 loopback address \(::1\)/],
+    ['localhost', () => `https://localhost:${port()}`, LOOPBACK_ANY],
+    ['a DNS name resolving to loopback', () => `https://idp.attacker.test:${port()}`, LOOPBACK],
+    ['unspecified 0.0.0.0', () => `https://0.0.0.0:${port()}`, /is not allowed: its address is a "this network" address \(0\.0\.0\.0\/8\)/],
   ]
-  const elsewhere: Array<[string, () => string]> = [
-    ['the AWS/GCP metadata address', () => 'https://169.254.169.254'],
-    ['the AWS metadata address in decimal', () => 'https://2852039166'],
-    ['the Alibaba Cloud metadata address', () => 'https://100.100.100.200'],
-    ['a DNS name resolving to the Alibaba Cloud metadata address', () => 'https://meta.attacker.test'],
-    ['a DNS name resolving to a public and a private address', () => 'https://mixed.attacker.test'],
-    ['a private 10/8 address', () => 'https://10.0.0.1'],
-    ['a private 192.168/16 address', () => 'https://192.168.1.1'],
-    ['a private 172.16/12 address', () => 'https://172.16.0.1'],
-    ['carrier-grade NAT 100.64/10', () => 'https://100.64.0.1'],
-    ['IPv6 link-local', () => 'https://[fe80::1]'],
-    ['IPv6 unique-local', () => 'https://[fd00::1]'],
+  const elsewhere: Array<[string, () => string, RegExp]> = [
+    ['the AWS/GCP metadata address', () => 'https://169.254.169.254', /is not allowed: its address is a cloud metadata address \(169\.254\.169\.254\)/],
+    ['the AWS metadata address in decimal', () => 'https://2852039166', /is not allowed: its address is a cloud metadata address \(169\.254\.169\.254\)/],
+    ['the Alibaba Cloud metadata address', () => 'https://100.100.100.200', /is not allowed: its address is the Alibaba Cloud metadata address \(100\.100\.100\.200\)/],
+    ['a DNS name resolving to the Alibaba Cloud metadata address', () => 'https://meta.attacker.test', /is not allowed: its address is the Alibaba Cloud metadata address \(100\.100\.100\.200\)/],
+    ['a DNS name resolving to a public and a private address', () => 'https://mixed.attacker.test', /is not allowed: its address is a private address \(10\.0\.0\.0\/8\)/],
+    ['a private 10/8 address', () => 'https://10.0.0.1', /is not allowed: its address is a private address \(10\.0\.0\.0\/8\)/],
+    ['a private 192.168/16 address', () => 'https://192.168.1.1', /is not allowed: its address is a private address \(192\.168\.0\.0\/16\)/],
+    ['a private 172.16/12 address', () => 'https://172.16.0.1', /is not allowed: its address is a private address \(172\.16\.0\.0\/12\)/],
+    ['carrier-grade NAT 100.64/10', () => 'https://100.64.0.1', /is not allowed: its address is a carrier-grade NAT address \(100\.64\.0\.0\/10\)/],
+    ['IPv6 link-local', () => 'https://[fe80::1]', /is not allowed: its address is a link-local address \(fe80::\/10\)/],
+    ['IPv6 unique-local', () => 'https://[fd00::1]', /is not allowed: its address is a unique local address \(fc00::\/7\)/],
   ]
   const all = [...spellings(() => target.port), ...elsewhere]
   const messages = new Map<string, string>()
 
-  it.each(all.map(([what, url], i) => [what, url, i] as const))('refuses an issuer at %s before connecting', async (_what, url, i) => {
+  it.each(all.map(([what, url, reason], i) => [what, url, reason, i] as const))('refuses an issuer at %s before connecting', async (_what, url, reason, i) => {
     const issuer = url()
     const name = `ssrf-${i}`
     await register(guarded, name, issuer, pki.intermediate.sha1, false)
@@ -347,6 +352,7 @@ describe('SSRF through the exchange (ALLOW_PRIVATE_ISSUERS=false)', () => {
     expect(answer.status, answer.raw.slice(0, 300)).toBe(401)
     expectErrorEnvelope(answer.body)
     expect(answer.body.Code).toBe(BROKEN)
+    expect(answer.body.Message).toMatch(reason)
     expectNoCredentials(answer.body, answer.raw)
     expect(answer.ms).toBeLessThan(BOUND_MS)
     messages.set(issuer, answer.body.Message)
