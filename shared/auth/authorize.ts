@@ -2,15 +2,16 @@
 // of another account is denied to everyone. The root AccessKey may do everything in its own account;
 // operator-only actions need the bootstrap account's key. Temporary credentials (an assumed role) get
 // what the role's attached policies allow, intersected with the session policy, decided by the policy
-// engine (shared/policy/evaluate.ts) on `ram:<Action>` / `sts:<Action>` and the resource ARN.
+// engine (shared/policy/evaluate.ts) on `ram:<Action>` / `sts:<Action>`, the resource ARN, and the
+// condition keys: those of every signed call, and the action's own (Permission.context).
 
 import { TtlCache } from '../cache/ttl-cache.ts'
 import { ApiError } from '../errors.ts'
-import type { ActionDefinition, Caller, RequestInfo } from '../http/action.ts'
+import type { ActionDefinition, Caller, Permission, RequestInfo } from '../http/action.ts'
 import type { Authorize } from '../http/app.ts'
 import { createRequestContext } from '../policy/conditions.ts'
 import { parsePolicyDocument, type PolicyDocument } from '../policy/document.ts'
-import { evaluateWithSession } from '../policy/evaluate.ts'
+import { evaluateWithSession, testsConditionKey } from '../policy/evaluate.ts'
 import { findSystemPolicy } from '../services/ram-system-policies.ts'
 import type { AttachmentStore } from '../store/attachment-store.ts'
 import type { PolicyStore } from '../store/policy-store.ts'
@@ -35,16 +36,14 @@ function resourceAccount(resource: string): string | undefined {
   return /^acs:[a-z0-9-]*:[^:]*:(\d{16}|\*):/.exec(resource)?.[1]
 }
 
-type Permission = { action: string; resource: string } | undefined
-
-const actionName = (permission: Permission, def: ActionDefinition<unknown, unknown>) =>
+const actionName = (permission: Permission | undefined, def: ActionDefinition<unknown, unknown>) =>
   permission?.action ?? `${def.product.toLowerCase()}:${def.name}`
 
 /**
  * The checks that need no policy: operator-only actions, the resource's account, the root key.
  * Returns true when the caller is allowed outright (root in its own account).
  */
-function checkWithoutPolicies(caller: Caller, permission: Permission, def: ActionDefinition<unknown, unknown>): boolean {
+function checkWithoutPolicies(caller: Caller, permission: Permission | undefined, def: ActionDefinition<unknown, unknown>): boolean {
   const action = actionName(permission, def)
   if (def.operatorOnly) {
     if (caller.type === 'root' && caller.operator) return true
@@ -54,6 +53,27 @@ function checkWithoutPolicies(caller: Caller, permission: Permission, def: Actio
     throw noPermission(caller, action, 'ImplicitDeny')
   }
   return caller.type === 'root'
+}
+
+/**
+ * The action's own condition keys (Permission.context) as values: a key given as a function (one that
+ * costs a read, such as the stored provider's `ram:OidcIssuerUrl`) is read only when a policy that
+ * could apply to this action tests it; otherwise it stays absent, which cannot change the decision.
+ */
+async function resolveActionKeys(
+  permission: Permission | undefined,
+  action: string,
+  policies: readonly (PolicyDocument | undefined)[],
+): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {}
+  const context = permission?.context
+  if (context === undefined) return out
+  for (const key of Object.keys(context)) {
+    const value = context[key]
+    if (typeof value !== 'function') out[key] = value
+    else if (testsConditionKey(policies, action, key.toLowerCase())) out[key] = await value()
+  }
+  return out
 }
 
 export interface AuthorizerDeps {
@@ -112,17 +132,24 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
   const rolePolicies = (accountId: string, roleName: string): Promise<RolePolicies> =>
     cache.get(`${accountId}/${roleKeyOf(roleName)}`, () => load(accountId, roleName))
 
-  const authorize = async (caller: Caller, permission: Permission, def: ActionDefinition<unknown, unknown>, request?: RequestInfo) => {
+  const authorize = async (caller: Caller, permission: Permission | undefined, def: ActionDefinition<unknown, unknown>, request?: RequestInfo) => {
     if (checkWithoutPolicies(caller, permission, def)) return
     if (caller.type !== 'assumed-role') throw noPermission(caller, actionName(permission, def), 'ImplicitDeny')
     const action = actionName(permission, def)
     const loaded = await rolePolicies(caller.accountId, caller.roleName)
     const documents = loaded.roleId === caller.roleId ? loaded.documents : []
+    const actionKeys = await resolveActionKeys(permission, action, [...documents, caller.sessionPolicy])
     const evaluation = evaluateWithSession(documents, caller.sessionPolicy, {
       action,
       resource: permission?.resource ?? '*',
       context: createRequestContext(
-        { 'acs:SourceIp': request?.sourceIp, 'acs:AccessId': caller.accessKeyId, 'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport) },
+        {
+          ...actionKeys,
+          // After the action's keys: an action cannot supply these.
+          'acs:SourceIp': request?.sourceIp,
+          'acs:AccessId': caller.accessKeyId,
+          'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport),
+        },
         request?.now,
       ),
     })

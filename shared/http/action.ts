@@ -33,6 +33,27 @@ export interface RequestInfo {
   secureTransport: boolean
 }
 
+/**
+ * A value of an action's own condition key: the value itself, undefined when the request has none, or
+ * a function reading it (from the store), which the authorizer calls only when a policy that could
+ * apply to the call tests that key, so a read costs nothing to the callers whose policies never ask.
+ */
+export type ConditionKeyValue = string | undefined | (() => Promise<string | undefined>)
+
+/** What a call needs from the policy engine (shared/auth/authorize.ts). */
+export interface Permission {
+  /** `ram:<Action>` / `sts:<Action>`. */
+  action: string
+  /** The ARN acted on. */
+  resource: string
+  /**
+   * Condition keys of this action (`ram:OidcIssuerUrl` for the OIDC provider actions), added to the
+   * keys every signed call has (acs:SourceIp, acs:CurrentTime, acs:AccessId, acs:SecureTransport),
+   * which an action cannot override. The one place an action brings its own keys.
+   */
+  context?: Readonly<Record<string, ConditionKeyValue>>
+}
+
 export interface ActionDefinition<Input = unknown, Deps = unknown> {
   product: Product
   version: string
@@ -55,8 +76,11 @@ export interface ActionDefinition<Input = unknown, Deps = unknown> {
    * or malformed parameter, a body too large), given the parameters that could be read leniently.
    */
   rejected?(params: Params, ctx: Pick<ActionContext<Deps>, 'deps' | 'request'>, error: ApiError): void
-  /** The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN. */
-  permission?(input: Input, caller: Caller): { action: string; resource: string }
+  /**
+   * The policy action and resource this call needs, e.g. `ram:GetOIDCProvider` on the provider ARN,
+   * and the condition keys only this action can supply (`deps` for a key that needs a read).
+   */
+  permission?(input: Input, caller: Caller, deps: Deps): Permission
   run(input: Input, ctx: ActionContext<Deps>): Promise<Record<string, unknown> | JsonMembers>
 }
 

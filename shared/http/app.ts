@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
-import type { Logger } from '../log.ts'
-import { type ActionDefinition, type Caller, JsonMembers, type Product, type RequestInfo } from './action.ts'
+import { describeCause, type Logger } from '../log.ts'
+import { type ActionDefinition, type Caller, JsonMembers, type Permission, type Product, type RequestInfo } from './action.ts'
 import { errorEnvelope, toApiError } from './error-reply.ts'
 import { isFormBody, parseRpcRequest, RAW_QUERY_HEADER, type RpcRequest } from './rpc-request.ts'
 
@@ -14,7 +14,7 @@ export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
 /** `request` supplies condition keys (acs:SourceIp, acs:CurrentTime) to policy evaluation. */
 export type Authorize = (
   caller: Caller,
-  permission: { action: string; resource: string } | undefined,
+  permission: Permission | undefined,
   def: ActionDefinition<unknown, unknown>,
   request?: RequestInfo,
 ) => void | Promise<void>
@@ -157,7 +157,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       const caller = def.anonymous ? undefined : await opts.authenticate(rpcReq, now)
       const input = def.parse(rpcReq.params)
       const request = { requestId: req.id, now, sourceIp: rpcReq.sourceIp, secureTransport: secureTransport(req) }
-      if (caller && !def.anyCaller) await opts.authorize(caller, def.permission?.(input, caller), def as ActionDefinition<unknown, unknown>, request)
+      if (caller && !def.anyCaller) await opts.authorize(caller, def.permission?.(input, caller, opts.deps), def as ActionDefinition<unknown, unknown>, request)
       ran = true
       const result = await def.run(input, {
         caller,
@@ -237,11 +237,4 @@ function readLeniently(req: FastifyRequest, queryFromAdapter: boolean): Map<stri
 
 function msSince(start: bigint): number {
   return Number((process.hrtime.bigint() - start) / 1000n) / 1000
-}
-
-/** Server-side only: the cause's name and code, never its message (SDK messages may echo inputs). */
-function describeCause(cause: unknown): Record<string, unknown> | undefined {
-  if (!cause || typeof cause !== 'object') return undefined
-  const c = cause as { name?: string; code?: string; stack?: string }
-  return { name: c.name, code: c.code, at: c.stack?.split('\n')[1]?.trim() }
 }

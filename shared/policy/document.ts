@@ -8,6 +8,7 @@ import {
   normaliseConditionValue,
   trustConditionKeyProblem,
 } from './conditions.ts'
+import { coversTrustAction } from './evaluate.ts'
 import { isObject } from '../validation/is-object.ts'
 
 export type PolicyKind = 'trust' | 'permission' | 'session'
@@ -59,8 +60,9 @@ export interface ParsePolicyOptions {
   readonly maxLength?: number
   /**
    * A document this service validated and stored earlier: no length limit (normalising can lengthen
-   * it past the input limit), and rules added since it was written (a trust Resource, refused since
-   * 2026-11-29) are not applied, so a role that worked keeps working.
+   * it past the input limit), and rules added since it was written (a trust Resource, and a trust
+   * Action that does not cover sts:AssumeRole, both refused since 2026-11-29) are not applied, so a
+   * role that worked keeps working and every stored document stays readable.
    */
   readonly stored?: boolean
 }
@@ -232,6 +234,18 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind, stored:
     ACTION.test(a) ? undefined : `${quote(a)} is not a valid action (expected "*" or "<service>:<action>")`,
   )
   const actionElement: ActionElement = actionKey === 'Action' ? { Action: actions } : { NotAction: actions }
+  if (kind === 'trust' && !stored && !coversTrustAction({ Effect: effect, ...actionElement })) {
+    // A trust policy governs one action, sts:AssumeRole (spec §4.4; sts:AssumeRoleWithOIDC is read as
+    // its alias): a statement that does not cover it never applies, so an Allow could never let anyone
+    // assume the role and a Deny would never fire. Refused as evaluateTrust reads coverage. One stored
+    // before this rule is read as it was.
+    fail(
+      at(location, actionKey),
+      actionKey === 'Action'
+        ? 'does not cover sts:AssumeRole, the action a trust policy governs: the statement could never apply'
+        : 'excludes sts:AssumeRole, the action a trust policy governs: the statement could never apply',
+    )
+  }
 
   let principal: PolicyPrincipal | undefined
   if (kind === 'trust') {

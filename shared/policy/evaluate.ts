@@ -5,7 +5,7 @@ import {
   evaluateConditionBlock,
   findUnsatisfiedCondition,
 } from './conditions.ts'
-import type { Effect, PolicyDocument, PolicyStatement } from './document.ts'
+import type { ActionElement, Effect, PolicyDocument, PolicyStatement } from './document.ts'
 import { matchWildcard } from './wildcard.ts'
 
 export type Decision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'
@@ -91,6 +91,26 @@ export function evaluateWithSession(
   return result('Allow')
 }
 
+/**
+ * Whether some statement of `policies` whose Action covers `action` tests `key` (keys compared
+ * case-insensitively, `key` given lower-case) in its Condition: only then can the key's value change
+ * the decision on that action, so a value that costs a read is read only then.
+ */
+export function testsConditionKey(policies: readonly (PolicyDocument | undefined)[], action: string, key: string): boolean {
+  for (const policy of policies) {
+    if (policy === undefined) continue
+    for (const statement of policy.Statement) {
+      if (statement.Condition === undefined || !actionApplies(statement, [action])) continue
+      for (const operator in statement.Condition) {
+        const keys = statement.Condition[operator as keyof typeof statement.Condition]
+        if (keys === undefined) continue
+        for (const k in keys) if (k.toLowerCase() === key) return true
+      }
+    }
+  }
+  return false
+}
+
 function statementApplies(statement: PolicyStatement, request: PolicyRequest): boolean {
   return (
     actionApplies(statement, [request.action]) &&
@@ -100,7 +120,7 @@ function statementApplies(statement: PolicyStatement, request: PolicyRequest): b
 }
 
 /** Action: some pattern names one of `actions`. NotAction: no pattern names any of them. */
-function actionApplies(statement: PolicyStatement, actions: readonly string[]): boolean {
+function actionApplies(statement: ActionElement, actions: readonly string[]): boolean {
   const patterns = statement.Action ?? statement.NotAction
   const named = patterns.some((p) => actions.some((a) => matchWildcard(p, a, { ignoreCase: true })))
   return statement.Action !== undefined ? named : !named
@@ -132,6 +152,16 @@ const ROLE_ARN = /^acs:ram::\d*:role\//
  * under both names (a NotAction naming either excludes it), a Deny when it covers either name.
  */
 export const TRUST_ACTIONS: readonly string[] = ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC']
+
+/**
+ * Whether a trust statement's Action / NotAction covers the exchange, as evaluateTrust reads it: an
+ * Allow when its Action names either name (a NotAction naming either excludes it), a Deny when it
+ * covers either name. A statement that does not can never apply, whatever the token: the grammar
+ * refuses it in new trust policies (document.ts).
+ */
+export function coversTrustAction(statement: Pick<PolicyStatement, 'Effect'> & ActionElement): boolean {
+  return statement.Effect === 'Deny' ? TRUST_ACTIONS.some((a) => actionApplies(statement, [a])) : actionApplies(statement, TRUST_ACTIONS)
+}
 
 export interface OidcClaims {
   readonly iss: string
@@ -216,8 +246,7 @@ export function evaluateTrust(trust: PolicyDocument, request: TrustRequest): Tru
 function trustStatementResult(statement: PolicyStatement, statementIndex: number, providerArn: string, context: RequestContext): TrustStatementResult {
   const effect = statement.Effect
   let why: string | undefined
-  const actionCovered = effect === 'Deny' ? TRUST_ACTIONS.some((a) => actionApplies(statement, [a])) : actionApplies(statement, TRUST_ACTIONS)
-  if (!actionCovered) why = 'action does not cover sts:AssumeRole'
+  if (!coversTrustAction(statement)) why = 'action does not cover sts:AssumeRole'
   else if (!(statement.Principal?.Federated ?? []).includes(providerArn)) why = 'Principal.Federated does not list the OIDC provider'
   else if (statement.Condition !== undefined) {
     const failed = findUnsatisfiedCondition(statement.Condition, context)

@@ -2,7 +2,7 @@
 // action each needs, and the response shapes.
 
 import { ApiError } from '../errors.ts'
-import { actionsWith, callerAccount, type ActionDefinition } from '../http/action.ts'
+import { actionsWith, callerAccount, type ActionDefinition, type Permission } from '../http/action.ts'
 import type { OidcProviderRecord, OidcProviderStore } from '../store/oidc-provider-store.ts'
 import { formatUtc } from '../time.ts'
 import {
@@ -48,9 +48,22 @@ export function toOidcProviderView(p: OidcProviderRecord) {
 }
 
 const providerName = (params: Params) => requiredString(params, 'OIDCProviderName', PROVIDER_NAME_RULE)
-const onProvider = (action: string) => <I extends { name: string }>(input: I, caller: { accountId: string }) => ({
+
+/**
+ * The condition key of the OIDC provider actions (spec §3: "condition key ram:OidcIssuerUrl"): the
+ * provider's issuer URL. CreateOIDCProvider has it in its parameters. The actions on an existing
+ * provider read it from the stored provider (IssuerUrl is immutable), and only for a caller whose
+ * policies test the key on that action (shared/auth/authorize.ts): the root key and the policies that
+ * never mention it cost no read. An unknown provider has no issuer: the key is then absent, so an Allow
+ * conditioned on it refuses (403 rather than the 404 the root key gets) and a negated Deny applies.
+ * ListOIDCProviders names no provider and carries no issuer either.
+ */
+export const OIDC_ISSUER_URL_KEY = 'ram:OidcIssuerUrl'
+
+const onProvider = (action: string) => <I extends { name: string }>(input: I, caller: { accountId: string }, deps: ProviderDeps): Permission => ({
   action: `ram:${action}`,
   resource: providerArn(caller.accountId, input.name),
+  context: { [OIDC_ISSUER_URL_KEY]: async () => (await deps.providers.get(caller.accountId, input.name))?.issuerUrl },
 })
 
 function clientIdList(params: Params, name: string): string[] | undefined {
@@ -86,7 +99,11 @@ const createOidcProvider = defineAction({
     issuanceLimitTime: issuanceLimit(params) ?? PROVIDER_LIMITS.issuanceLimitTime.default,
     description: optionalString(params, 'Description', DESCRIPTION_RULE) ?? '',
   }),
-  permission: onProvider('CreateOIDCProvider'),
+  permission: (input, caller) => ({
+    action: 'ram:CreateOIDCProvider',
+    resource: providerArn(caller.accountId, input.name),
+    context: { [OIDC_ISSUER_URL_KEY]: input.issuerUrl },
+  }),
   async run(input, { caller, deps, request }) {
     const now = request.now.getTime()
     const record: OidcProviderRecord = {
@@ -120,7 +137,9 @@ const listOidcProviders = defineAction({
   name: 'ListOIDCProviders',
   parse: (params) => {
     const marker = decodeMarker(params)
-    if (marker !== undefined && (typeof marker.n !== 'string' || !PROVIDER_NAME_RULE.pattern!.test(marker.n))) {
+    // Markers carry the name of the last provider returned, a sort key: bounded as names are, since
+    // DynamoDB may refuse a longer key (a ValidationException, a 500) where this answers 400.
+    if (marker !== undefined && (typeof marker.n !== 'string' || marker.n.length > PROVIDER_NAME_RULE.max || !PROVIDER_NAME_RULE.pattern!.test(marker.n))) {
       throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
     }
     return {
@@ -129,6 +148,9 @@ const listOidcProviders = defineAction({
     }
   },
   permission: (_input, caller) => ({ action: 'ram:ListOIDCProviders', resource: providerArn(caller.accountId, '*') }),
+  // Bounded by count alone, unlike ListRoles/ListPolicies (list-page.ts): at most 100 providers of at
+  // most ~10 KB each as listItemBytes counts them (50 client IDs of 128 characters, a 256-character
+  // description and a 255-character URL even of quotes), ~1 MB, far below Lambda's 6 MB.
   async run(input, { caller, deps }) {
     const page = await deps.providers.list(callerAccount(caller), input.maxItems, input.after)
     return {

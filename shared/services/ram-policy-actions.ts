@@ -9,6 +9,7 @@ import type { AttachmentStore } from '../store/attachment-store.ts'
 import { policyNotFound, type PolicyRecord, type PolicyStore } from '../store/policy-store.ts'
 import { roleNotFound, type RoleStore } from '../store/role-store.ts'
 import { formatUtc } from '../time.ts'
+import { MAX_LIST_PAGE_BYTES, listItemBytes } from './list-page.ts'
 import { decodeMarker, encodeMarker, optionalInteger, optionalString, requiredString, type Params } from '../validation/params.ts'
 import {
   POLICY_NAME_RULE,
@@ -31,6 +32,8 @@ export interface PolicyDeps {
   roles: RoleStore
   policies: PolicyStore
   attachments: AttachmentStore
+  /** Tests: a smaller bound than MAX_LIST_PAGE_BYTES on a ListPolicies page. */
+  listPageBytes?: number
 }
 
 /** Policies have one version here (no CreatePolicyVersion yet): v1 is always the default. */
@@ -163,6 +166,9 @@ const listPolicies = defineAction({
     const { maxItems, after, tags } = input
     const items: Record<string, unknown>[] = []
     let last: { t: PolicyType; n: string } | undefined
+    // Cut by size too (list-page.ts): the Marker then continues right after the last policy sent.
+    const bytes = deps.listPageBytes ?? MAX_LIST_PAGE_BYTES
+    let used = 0
 
     // System policies carry no tags, so a tag filter leaves only custom ones.
     if (input.policyType !== 'Custom' && tags === undefined && after?.t !== 'Custom') {
@@ -170,7 +176,11 @@ const listPolicies = defineAction({
       if (remaining.length > 0) {
         const counts = await deps.policies.systemAttachmentCounts(accountId)
         for (const p of remaining.slice(0, maxItems)) {
-          items.push(systemItem(p, counts.get(p.name) ?? 0))
+          const item = systemItem(p, counts.get(p.name) ?? 0)
+          const size = listItemBytes(item)
+          if (used > 0 && used + size > bytes) return page(items, last)
+          items.push(item)
+          used += size
           last = { t: 'System', n: p.name }
         }
         if (remaining.length > maxItems) return page(items, last)
@@ -185,8 +195,10 @@ const listPolicies = defineAction({
         const probe = await deps.policies.list(accountId, 1, afterCustom, filter)
         return page(items, probe.items.length > 0 ? last : undefined)
       }
-      const custom = await deps.policies.list(accountId, need, afterCustom, filter)
+      const custom = await deps.policies.list(accountId, need, afterCustom, filter, { size: (p) => listItemBytes(customItem(p)), bytes, used })
       items.push(...custom.items.map(customItem))
+      // No custom policy fitted beside the system ones: the next page starts with the first.
+      if (custom.more && custom.nextName === undefined) return page(items, last)
       return page(items, custom.nextName !== undefined ? { t: 'Custom', n: custom.nextName } : undefined)
     }
     return page(items, undefined)
@@ -208,7 +220,10 @@ const deletePolicy = defineAction({
   parse: (params) => ({ policyName: policyName(params) }),
   permission: onPolicy('DeletePolicy'),
   async run(input, { caller, deps }) {
-    if (isReservedPolicyName(input.policyName)) {
+    // Only a system policy's exact name: they are case-sensitive, as GetPolicy and AttachPolicyToRole
+    // read them. Another spelling names no system policy, nor (CreatePolicy reserves every spelling)
+    // a custom one created since: the store answers EntityNotExist.Policy.
+    if (findSystemPolicy(input.policyName)) {
       throw new ApiError('DeleteConflict.Policy.System', `"${input.policyName}" is a system policy; system policies cannot be deleted.`)
     }
     await deps.policies.delete(callerAccount(caller), input.policyName)

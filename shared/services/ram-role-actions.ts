@@ -7,6 +7,7 @@ import { actionsWith, callerAccount, type ActionDefinition } from '../http/actio
 import { serializePolicyDocument } from '../policy/document.ts'
 import type { RoleRecord, RoleStore, StoredTag } from '../store/role-store.ts'
 import { formatUtc } from '../time.ts'
+import { MAX_LIST_PAGE_BYTES, listItemBytes } from './list-page.ts'
 import { decodeMarker, encodeMarker, optionalInteger, optionalString, requiredString, type Params } from '../validation/params.ts'
 import {
   RAM_DESCRIPTION_RULE,
@@ -24,6 +25,8 @@ export const RAM_VERSION = '2015-05-01'
 
 export interface RoleDeps {
   roles: RoleStore
+  /** Tests: a smaller bound than MAX_LIST_PAGE_BYTES on a ListRoles page. */
+  listPageBytes?: number
 }
 
 /** An ~18-digit decimal RoleId, as Alibaba's (`3` + 17 random digits); uniqueness is the store's job. */
@@ -127,7 +130,9 @@ const listRoles = defineAction({
   permission: (_input, caller) => ({ action: 'ram:ListRoles', resource: roleArn(caller.accountId, '*') }),
   async run(input, { caller, deps }) {
     const filter = input.tags ? (r: RoleRecord) => matchesTags(r.tags, input.tags) : undefined
-    const page = await deps.roles.list(callerAccount(caller), input.maxItems, input.after, filter)
+    // Cut by size too (list-page.ts): the Marker then continues right after the last role sent.
+    const budget = { size: (r: RoleRecord) => listItemBytes(toRoleListItem(r)), bytes: deps.listPageBytes ?? MAX_LIST_PAGE_BYTES }
+    const page = await deps.roles.list(callerAccount(caller), input.maxItems, input.after, filter, budget)
     return {
       IsTruncated: page.nextKey !== undefined,
       ...(page.nextKey !== undefined ? { Marker: encodeMarker({ n: page.nextKey }) } : {}),

@@ -15,7 +15,7 @@ import { ApiError } from '../errors.ts'
 import { RAM_LIMITS, type RamQuotas } from '../validation/ram-rules.ts'
 import type { StoredTag } from './role-store.ts'
 import { POLICY_PREFIX, SYSTEM_POLICY_USE_PREFIX, accountPk, type StoreTable } from './table.ts'
-import { queryPage } from './paged-query.ts'
+import { queryPage, type PageBudget } from './paged-query.ts'
 import { cancellationCodes, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface PolicyRecord {
@@ -114,15 +114,22 @@ export class PolicyStore {
     throw new ApiError('Throttling', `The policy "${policyName}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
-  /** A page of custom policies in name order after `afterName`, keeping those that pass `filter`. */
+  /**
+   * A page of custom policies in name order after `afterName`, keeping those that pass `filter`, at
+   * most maxItems and within `budget` (bytes). `more`: policies remain after the page; `nextName` is
+   * then its last policy's name, absent when the page is empty because what the caller already holds
+   * (`budget.used`) left no room for the first one.
+   */
   async list(
     accountId: string,
     maxItems: number,
     afterName?: string,
     filter?: (policy: PolicyRecord) => boolean,
-  ): Promise<{ items: PolicyRecord[]; nextName?: string }> {
-    const page = await queryPage<PolicyRecord>(this.t, this.t.PolicyEntity, accountPk(accountId), POLICY_PREFIX, maxItems, afterName !== undefined ? `${POLICY_PREFIX}${afterName}` : undefined, filter)
-    return page.more ? { items: page.items, nextName: page.items[page.items.length - 1]!.policyName } : { items: page.items }
+    budget?: PageBudget<PolicyRecord>,
+  ): Promise<{ items: PolicyRecord[]; more: boolean; nextName?: string }> {
+    const page = await queryPage<PolicyRecord>(this.t, this.t.PolicyEntity, accountPk(accountId), POLICY_PREFIX, maxItems, afterName !== undefined ? `${POLICY_PREFIX}${afterName}` : undefined, filter, budget)
+    const last = page.items.at(-1)
+    return page.more && last !== undefined ? { items: page.items, more: true, nextName: last.policyName } : { items: page.items, more: page.more }
   }
 
   /** How many roles of the account each system policy is attached to (absent means 0). */

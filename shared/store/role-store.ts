@@ -14,7 +14,7 @@ import {
 import { ApiError } from '../errors.ts'
 import { RAM_LIMITS, roleKeyOf, type RamQuotas } from '../validation/ram-rules.ts'
 import { ROLE_PREFIX, accountPk, type StoreTable } from './table.ts'
-import { queryPage } from './paged-query.ts'
+import { queryPage, type PageBudget } from './paged-query.ts'
 import { cancellationCodes, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface StoredTag {
@@ -162,16 +162,17 @@ export class RoleStore {
   }
 
   /**
-   * A page in lower-cased name order, after `afterKey` (a nameKey), keeping roles that pass `filter`;
-   * reads one item more than needed to know whether more remain.
+   * A page in lower-cased name order, after `afterKey` (a nameKey), keeping roles that pass `filter`,
+   * at most maxItems and within `budget` (bytes); reads one item more than needed to know whether more remain.
    */
   async list(
     accountId: string,
     maxItems: number,
     afterKey?: string,
     filter?: (role: RoleRecord) => boolean,
+    budget?: PageBudget<RoleRecord>,
   ): Promise<{ items: RoleRecord[]; nextKey?: string }> {
-    const page = await queryPage<RoleRecord>(this.t, this.t.RoleEntity, accountPk(accountId), ROLE_PREFIX, maxItems, afterKey !== undefined ? `${ROLE_PREFIX}${afterKey}` : undefined, filter)
+    const page = await queryPage<RoleRecord>(this.t, this.t.RoleEntity, accountPk(accountId), ROLE_PREFIX, maxItems, afterKey !== undefined ? `${ROLE_PREFIX}${afterKey}` : undefined, filter, budget)
     return page.more ? { items: page.items, nextKey: page.items[page.items.length - 1]!.nameKey } : { items: page.items }
   }
 }

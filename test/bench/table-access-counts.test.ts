@@ -7,7 +7,8 @@ import { countCommands } from '../../bench/lib/ddb-middleware.ts'
 import { type AuditRecord, AuditSink } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
-import { createExchangeFixture, type ExchangeFixture, STS } from '../support/exchange-fixture.ts'
+import { createExchangeFixture, type ExchangeFixture, RAM, STS } from '../support/exchange-fixture.ts'
+import { IMS } from '../support/service.ts'
 
 const now = new Date()
 let fx: ExchangeFixture
@@ -70,6 +71,33 @@ describe('table requests (counts behind BENCHMARKS.md)', () => {
       expect(who.status).toBe(200)
       expect(table.counts()).toEqual({ PutItem: 1 })
     }
+  })
+})
+
+describe('condition keys that cost a read', () => {
+  it('an OIDC provider action signed with STS credentials reads the stored provider\'s ram:OidcIssuerUrl only for a role whose policies test it', async () => {
+    const credentials = async (roleName: string) => {
+      const { body } = await fx.exchange({ OIDCToken: fx.idToken(), RoleArn: `acs:ram::${fx.account}:role/${roleName}` })
+      await fx.svc.app.sts.audit.flush()
+      return { accessKeyId: body.Credentials.AccessKeyId, secret: body.Credentials.AccessKeySecret, securityToken: body.Credentials.SecurityToken }
+    }
+    /** The table requests of a GetOIDCProvider once the role's policies are cached (for 5 s: the first call loads them). */
+    const warmCounts = async (creds: Awaited<ReturnType<typeof credentials>>) => {
+      expect((await fx.svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' }, creds)).status).toBe(200)
+      table.reset()
+      expect((await fx.svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' }, creds)).status).toBe(200)
+      return table.counts()
+    }
+    // The fixture's role (AliyunRAMReadOnlyAccess): the nonce and the action's own read, nothing else.
+    expect(await warmCounts(await credentials('deployer'))).toEqual({ PutItem: 1, GetItem: 1 })
+
+    const issuer = fx.idp.issuer
+    const document = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'ram:GetOIDCProvider', Resource: '*', Condition: { StringEquals: { 'ram:OidcIssuerUrl': issuer } } }] })
+    expect((await fx.svc.call('CreateRole', RAM, { RoleName: 'by-issuer', AssumeRolePolicyDocument: fx.trustPolicy('*') })).status).toBe(200)
+    expect((await fx.svc.call('CreatePolicy', RAM, { PolicyName: 'by-issuer', PolicyDocument: document })).status).toBe(200)
+    expect((await fx.svc.call('AttachPolicyToRole', RAM, { RoleName: 'by-issuer', PolicyType: 'Custom', PolicyName: 'by-issuer' })).status).toBe(200)
+    // One read more: the provider's issuer for the condition.
+    expect(await warmCounts(await credentials('by-issuer'))).toEqual({ PutItem: 1, GetItem: 2 })
   })
 })
 

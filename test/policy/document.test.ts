@@ -240,6 +240,57 @@ describe('parsePolicyDocument normalisation', () => {
     expect(checkPolicyDocument(permission, 'permission').ok).toBe(true)
   })
 
+  it('refuses a trust statement whose Action can never cover sts:AssumeRole, as evaluateTrust reads it; one stored before that rule is still read', () => {
+    const onAction = (element: Json, effect = 'Allow') =>
+      mutate(trustFixture, (d) => {
+        delete first(d).Action
+        Object.assign(first(d), { Effect: effect, ...element })
+      })
+    // Covered: the action itself in any case, its alias sts:AssumeRoleWithOIDC, wildcards, a list naming it.
+    for (const element of [
+      { Action: 'sts:AssumeRole' },
+      { Action: 'STS:assumerole' },
+      { Action: 'sts:AssumeRoleWithOIDC' },
+      { Action: 'sts:*' },
+      { Action: '*' },
+      { Action: 'sts:Assume*' },
+      { Action: ['oss:GetObject', 'sts:AssumeRole'] },
+      { NotAction: 'oss:GetObject' },
+    ]) {
+      expect(checkPolicyDocument(onAction(element), 'trust').ok, JSON.stringify(element)).toBe(true)
+    }
+    // A Deny covers the exchange under either name, so a NotAction naming one of them still fires.
+    expect(checkPolicyDocument(onAction({ NotAction: 'sts:AssumeRole' }, 'Deny'), 'trust').ok).toBe(true)
+    for (const [element, effect, location, reason] of [
+      [{ Action: 'oss:GetObject' }, 'Allow', 'Statement[0].Action', 'does not cover sts:AssumeRole'],
+      [{ Action: ['ecs:*', 'sts:GetCallerIdentity'] }, 'Allow', 'Statement[0].Action', 'does not cover sts:AssumeRole'],
+      [{ Action: 'oss:GetObject' }, 'Deny', 'Statement[0].Action', 'does not cover sts:AssumeRole'],
+      [{ NotAction: 'sts:AssumeRole' }, 'Allow', 'Statement[0].NotAction', 'excludes sts:AssumeRole'],
+      [{ NotAction: 'sts:AssumeRoleWithOIDC' }, 'Allow', 'Statement[0].NotAction', 'excludes sts:AssumeRole'],
+      [{ NotAction: 'sts:*' }, 'Allow', 'Statement[0].NotAction', 'excludes sts:AssumeRole'],
+      [{ NotAction: ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC'] }, 'Deny', 'Statement[0].NotAction', 'excludes sts:AssumeRole'],
+    ] as const) {
+      const text = onAction(element, effect)
+      expect(checkPolicyDocument(text, 'trust'), text).toMatchObject({ ok: false, problem: 'Grammar', location, reason: expect.stringContaining(reason) })
+      const error = thrown(() => parsePolicyDocument(text, 'trust'))
+      expect([error.code, error.message.startsWith(`${location}: `)]).toEqual(['MalformedPolicyDocument', true])
+      // A role stored with it before the rule keeps a readable document (which evaluateTrust never applies).
+      expect(parsePolicyDocument(text, 'trust', { stored: true }).Statement[0]!.Effect).toBe(effect)
+    }
+    // Permission and session policies may name any action.
+    expect(checkPolicyDocument(JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'oss:GetObject', Resource: '*' }] }), 'permission').ok).toBe(true)
+  })
+
+  it('accepts the OIDC provider actions\' condition key ram:OidcIssuerUrl in permission and session policies, not in trust policies', () => {
+    const statement = { Effect: 'Allow', Action: 'ram:CreateOIDCProvider', Resource: '*', Condition: { StringEquals: { 'ram:OidcIssuerUrl': 'https://allowed.example.com' } } }
+    for (const kind of ['permission', 'session'] as const) {
+      expect(parsePolicyDocument(JSON.stringify({ Version: '1', Statement: [statement] }), kind).Statement[0]!.Condition).toEqual({
+        StringEquals: { 'ram:OidcIssuerUrl': ['https://allowed.example.com'] },
+      })
+    }
+    expect(checkPolicyDocument(mutate(trustFixture, (d) => (first(d).Condition = statement.Condition)), 'trust')).toMatchObject({ ok: false, location: 'Statement[0].Condition.StringEquals.ram:OidcIssuerUrl' })
+  })
+
   it('accepts a trust policy without Resource; one stored with a Resource before that rule is still read, its Resource validated', () => {
     expect(checkPolicyDocument(JSON.stringify(trustFixture()), 'trust').ok).toBe(true)
     const scoped = mutate(trustFixture, (d) => (first(d).Resource = 'acs:ram::1234567890123456:role/r'))

@@ -183,6 +183,10 @@ const otherCases: Case[] = [
   bad('ListOIDCProviders', 'a Marker naming an invalid provider name', { Marker: Buffer.from('{"n":"../x"}').toString('base64url') }, 'InvalidParameter.Marker.Format'),
   bad('ListOIDCProviders', 'a Marker without a position', { Marker: Buffer.from('{"x":"existing"}').toString('base64url') }, 'InvalidParameter.Marker.Format'),
   bad('ListOIDCProviders', 'an over-long Marker', { Marker: 'A'.repeat(4096) }, 'InvalidParameter.Marker.Format'),
+  // Well-formed names, but longer than a provider's (128): the marker's name becomes a DynamoDB sort
+  // key, which the real service may refuse with a ValidationException (a 500) where this is a 400.
+  bad('ListOIDCProviders', 'a Marker naming a 129-character provider', { Marker: Buffer.from(JSON.stringify({ n: 'a'.repeat(129) })).toString('base64url') }, 'InvalidParameter.Marker.Format'),
+  bad('ListOIDCProviders', 'a Marker naming a 1500-character provider', { Marker: Buffer.from(JSON.stringify({ n: 'a'.repeat(1500) })).toString('base64url') }, 'InvalidParameter.Marker.Format'),
 ]
 
 const memberCases: Case[] = [
@@ -293,6 +297,12 @@ describe('accepts the boundaries of the rules', () => {
       const res = await svc.call(action, IMS, withParams(action, { OIDCProviderName: name }))
       expectErrorEnvelope(res, 'EntityNotExist.OIDCProvider', 404)
     }
+  })
+
+  it('ListOIDCProviders accepts a Marker naming a 128-character provider, the longest name, and lists what follows it', async () => {
+    const res = await svc.call('ListOIDCProviders', IMS, { Marker: Buffer.from(JSON.stringify({ n: 'a'.repeat(128) })).toString('base64url') })
+    expect(res.status).toBe(200)
+    expect(res.body.OIDCProviders.OIDCProvider.map((p: { OIDCProviderName: string }) => p.OIDCProviderName)).toEqual([EXISTING, OTHER])
   })
 
   it('creates providers named with 1 and 128 characters and ".", "-", "_" inside', async () => {

@@ -119,6 +119,14 @@ function trustDocumentCases(action: 'CreateRole' | 'UpdateRole', param: string):
     bad(action, 'a number as a StringLike value', statement({ Condition: { StringLike: { 'oidc:sub': 5 } } }), 'MalformedPolicyDocument', /Statement\[0\]\.Condition\.StringLike\.oidc:sub/),
     bad(action, 'a duplicate Effect key', (a) => ({ [param]: trustFor(a).replace('"Effect":"Allow"', '"Effect":"Deny","Effect":"Allow"') }), 'MalformedPolicyDocument', /duplicate key "Effect"/),
     bad(action, 'a provider of another account', { [param]: trustFor('1234567890123456') }, 'MalformedPolicyDocument', /Statement\[0\]\.Principal\.Federated\[0\]: the identity provider must belong to account/),
+    // Spec §4.4: a trust policy governs sts:AssumeRole; a role trusting with another action could never be assumed.
+    bad(action, 'a trust Action that is not sts:AssumeRole', statement({ Action: 'oss:GetObject' }), 'MalformedPolicyDocument', /Statement\[0\]\.Action: does not cover sts:AssumeRole/),
+    bad(action, 'a trust NotAction that excludes sts:AssumeRole', (a) => {
+      const doc = JSON.parse(statement({})(a)[param]!)
+      doc.Statement[0].NotAction = doc.Statement[0].Action
+      delete doc.Statement[0].Action
+      return { [param]: JSON.stringify(doc) }
+    }, 'MalformedPolicyDocument', /Statement\[0\]\.NotAction: excludes sts:AssumeRole/),
   ]
 }
 
@@ -194,6 +202,11 @@ const stateCases: Case[] = [
   bad('DeletePolicy', 'a missing policy', { PolicyName: 'ghost' }, 'EntityNotExist.Policy', undefined, 404),
   bad('DeletePolicy', 'an attached policy', { PolicyName: 'attached-policy' }, 'DeleteConflict.Policy.Role', undefined, 409),
   bad('DeletePolicy', 'a system policy', { PolicyName: 'AliyunRAMFullAccess' }, 'DeleteConflict.Policy.System', undefined, 409),
+  // System policy names are case-sensitive (GetPolicy and AttachPolicyToRole read them so): another
+  // spelling names no system policy, and no custom one either, since CreatePolicy reserves every spelling.
+  bad('DeletePolicy', 'a system policy name in another case', { PolicyName: 'aliyunramfullaccess' }, 'EntityNotExist.Policy', /policy "aliyunramfullaccess" does not exist/, 404),
+  bad('GetPolicy', 'a system policy name in another case', { PolicyType: 'System', PolicyName: 'aliyunramfullaccess' }, 'EntityNotExist.Policy', undefined, 404),
+  bad('CreatePolicy', 'a system policy name in another case', { PolicyName: 'aliyunstsassumeroleaccess' }, 'EntityAlreadyExists.Policy', undefined, 409),
   bad('AttachPolicyToRole', 'a missing role', { RoleName: 'ghost' }, 'EntityNotExist.Role', undefined, 404),
   bad('AttachPolicyToRole', 'a missing custom policy', { PolicyName: 'ghost' }, 'EntityNotExist.Policy', undefined, 404),
   bad('AttachPolicyToRole', 'a missing system policy', { PolicyType: 'System', PolicyName: 'AliyunGhostAccess' }, 'EntityNotExist.Policy', undefined, 404),

@@ -2,7 +2,8 @@
 // case-insensitive names, tags, paging, and DeleteRole refused while a policy is attached.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestService, type TestService } from '../support/service.ts'
+import { listItemBytes } from '../../shared/services/list-page.ts'
+import { startTestService, withDeps, type TestService } from '../support/service.ts'
 
 const RAM = '2015-05-01'
 const UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/
@@ -197,6 +198,39 @@ describe('ListRoles', () => {
     const rest = await lister.call('ListRoles', RAM, { MaxItems: 5, Marker: first.body.Marker, Tag: JSON.stringify([{ Key: 'team' }]) })
     expect(rest.body.Roles.Role.map((r: { RoleName: string }) => r.RoleName)).toEqual(['charlie', 'echo'])
     expect(rest.body.IsTruncated).toBe(false)
+  })
+
+  it('cuts a page by size too (list-page.ts): within the bound, at least one role, and the Marker continues right after the last role sent', async () => {
+    const all = (await lister.call('ListRoles', RAM)).body.Roles.Role as { RoleName: string }[]
+    const sizes = all.map(listItemBytes)
+    const prefix = (n: number) => sizes.slice(0, n).reduce((a, b) => a + b, 0)
+    // Bounds around each page boundary, one smaller than any role (one role a page), and MaxItems with them.
+    const bounds = [1, ...[1, 2, 3, 4].flatMap((n) => [prefix(n) - 1, prefix(n), prefix(n) + 1])]
+    for (const [bytes, maxItems] of [...bounds.map((b) => [b, 100]), [prefix(3), 2], [prefix(1), 3]] as const) {
+      const call = withDeps(lister, { listPageBytes: bytes })
+      const seen: string[] = []
+      let marker: string | undefined
+      do {
+        const res = await call('ListRoles', RAM, { MaxItems: maxItems, ...(marker ? { Marker: marker } : {}) })
+        expect(res.status).toBe(200)
+        const roles = res.body.Roles.Role as { RoleName: string }[]
+        expect(roles.length).toBeGreaterThan(0)
+        expect(roles.length).toBeLessThanOrEqual(maxItems)
+        const used = roles.reduce((sum, r) => sum + listItemBytes(r), 0)
+        if (roles.length > 1) expect(used, `bound ${bytes}`).toBeLessThanOrEqual(bytes)
+        // A page stops only for a role that did not fit (or for MaxItems).
+        if (res.body.IsTruncated && roles.length < maxItems) expect(used + sizes[seen.length + roles.length]!).toBeGreaterThan(bytes)
+        seen.push(...roles.map((r) => r.RoleName))
+        marker = res.body.IsTruncated ? res.body.Marker : undefined
+      } while (marker)
+      expect(seen, `bound ${bytes}, MaxItems ${maxItems}`).toEqual(all.map((r) => r.RoleName))
+    }
+    // With a Tag filter too: only matching roles count.
+    const team = JSON.stringify([{ Key: 'team' }])
+    const first = await withDeps(lister, { listPageBytes: 1 })('ListRoles', RAM, { Tag: team })
+    expect([first.body.Roles.Role.map((r: { RoleName: string }) => r.RoleName), first.body.IsTruncated]).toEqual([['Alpha'], true])
+    const rest = await withDeps(lister, { listPageBytes: prefix(5) })('ListRoles', RAM, { Tag: team, Marker: first.body.Marker })
+    expect([rest.body.Roles.Role.map((r: { RoleName: string }) => r.RoleName), rest.body.IsTruncated]).toEqual([['charlie', 'echo'], false])
   })
 
   it('lists only the calling account\'s roles', async () => {

@@ -80,6 +80,54 @@ describe('AssumeRoleWithOIDC', () => {
     expect(listed.status).toBe(403)
   })
 
+  it('gives the OIDC provider actions the condition key ram:OidcIssuerUrl (spec §3): the requested IssuerUrl on CreateOIDCProvider, the stored provider\'s on the others', async () => {
+    const allowed = 'https://allowed.example.com'
+    const onIssuer = (effect: string, action: string | string[], operator: string) =>
+      JSON.stringify({ Version: '1', Statement: [{ Effect: effect, Action: action, Resource: '*', Condition: { [operator]: { 'ram:OidcIssuerUrl': allowed } } }] })
+    /** Credentials of a new role trusting the fixture's provider, with these policies attached. */
+    const credentialsFor = async (roleName: string, attached: [type: 'System' | 'Custom', name: string, document?: string][], sessionPolicy?: string) => {
+      expect((await svc.call('CreateRole', RAM, { RoleName: roleName, AssumeRolePolicyDocument: trust('repo:octo-org/*') })).status).toBe(200)
+      for (const [type, name, document] of attached) {
+        if (document) expect((await svc.call('CreatePolicy', RAM, { PolicyName: name, PolicyDocument: document })).status).toBe(200)
+        expect((await svc.call('AttachPolicyToRole', RAM, { RoleName: roleName, PolicyType: type, PolicyName: name })).status).toBe(200)
+      }
+      const { status, body } = await exchange({ OIDCToken: idToken({}), RoleArn: `acs:ram::${account}:role/${roleName}`, ...(sessionPolicy ? { Policy: sessionPolicy } : {}) })
+      expect(status).toBe(200)
+      return { accessKeyId: body.Credentials.AccessKeyId, secret: body.Credentials.AccessKeySecret, securityToken: body.Credentials.SecurityToken }
+    }
+    const denial = (res: { status: number; body: Record<string, any> }) => [res.status, res.body.Code, res.body.AccessDeniedDetail?.NoPermissionType, res.body.AccessDeniedDetail?.PolicyType] // eslint-disable-line @typescript-eslint/no-explicit-any
+    const other = { IssuerUrl: 'https://other.example.com' }
+
+    // An Allow on the key holds for the allowed issuer only.
+    const scoped = await credentialsFor('issuer-scoped', [['Custom', 'allowed-issuer-only', onIssuer('Allow', ['ram:CreateOIDCProvider', 'ram:GetOIDCProvider', 'ram:AddClientIdToOIDCProvider'], 'StringEquals')]])
+    const created = await svc.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'allowed', IssuerUrl: allowed }, scoped)
+    expect([created.status, created.body.OIDCProvider?.IssuerUrl]).toEqual([200, allowed])
+    expect(denial(await svc.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'elsewhere', ...other }, scoped))).toEqual([403, 'NoPermission', 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'elsewhere' })).status).toBe(404)
+    // The actions on a provider test its stored issuer: `ci` has the IdP's.
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'allowed' }, scoped)).status).toBe(200)
+    expect((await svc.call('AddClientIdToOIDCProvider', IMS, { OIDCProviderName: 'allowed', ClientId: 'app' }, scoped)).status).toBe(200)
+    expect(denial(await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' }, scoped))).toEqual([403, 'NoPermission', 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+    // A provider that does not exist has no issuer: the Allow does not hold (the root key gets the 404).
+    expect(denial(await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ghost' }, scoped))).toEqual([403, 'NoPermission', 'ImplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+
+    // A Deny with StringNotEquals fires on any other issuer, and where there is none (fail closed).
+    const fenced = await credentialsFor('issuer-fenced', [['System', 'AliyunRAMFullAccess'], ['Custom', 'no-other-issuers', onIssuer('Deny', 'ram:*OIDCProvider*', 'StringNotEquals')]])
+    expect(denial(await svc.call('CreateOIDCProvider', IMS, { OIDCProviderName: 'elsewhere', ...other }, fenced))).toEqual([403, 'NoPermission', 'ExplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+    expect(denial(await svc.call('UpdateOIDCProvider', IMS, { OIDCProviderName: 'ci', NewDescription: 'changed' }, fenced))).toEqual([403, 'NoPermission', 'ExplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' })).body.OIDCProvider.Description).toBe('')
+    expect(denial(await svc.call('ListOIDCProviders', IMS, {}, fenced))).toEqual([403, 'NoPermission', 'ExplicitDeny', 'AccountLevelIdentityBasedPolicy'])
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'allowed' }, fenced)).status).toBe(200)
+    expect((await svc.call('ListRoles', RAM, {}, fenced)).status).toBe(200)
+
+    // A session policy testing the key gets the stored issuer too.
+    const session = await credentialsFor('issuer-session', [['System', 'AliyunRAMFullAccess']], onIssuer('Allow', 'ram:GetOIDCProvider', 'StringEquals'))
+    expect((await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'allowed' }, session)).status).toBe(200)
+    expect(denial(await svc.call('GetOIDCProvider', IMS, { OIDCProviderName: 'ci' }, session))).toEqual([403, 'NoPermission', 'ImplicitDeny', 'SessionPolicy'])
+
+    expect((await svc.call('DeleteOIDCProvider', IMS, { OIDCProviderName: 'allowed' }, fenced)).status).toBe(200)
+  })
+
   it('rejects a SecurityToken presented with another AccessKeyId, and a tampered one', async () => {
     const a = (await exchange({ OIDCToken: idToken({}) })).body.Credentials
     const b = (await exchange({ OIDCToken: idToken({}) })).body.Credentials

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../shared/log.ts'
 import { managementActions } from '../../shared/management-app.ts'
 import { bootstrapOperatorAccount, generateAccessKey, generateAccountId, type RootCredentials } from '../../shared/services/accounts.ts'
 import { buildServiceApp, type ServiceAppOptions } from '../../shared/service-app.ts'
+import { buildApp } from '../../shared/http/app.ts'
 import { stsActions } from '../../shared/services/sts-actions.ts'
 import { openStores, type Stores } from '../../shared/store/stores.ts'
 import { createTestTable } from './store.ts'
@@ -71,6 +72,26 @@ export async function startTestService(opts: { clock?: () => Date; env?: Record<
 }
 
 export const IMS = '2019-08-15'
+
+/**
+ * `svc`'s management actions on its table, with `deps` added to the stores (a small `listPageBytes`,
+ * say: what only deps can change), called as the account's root key. Unsigned: the authenticator is
+ * replaced, the rest of the dispatch (parse, run, the response body) is the service's.
+ */
+export function withDeps(svc: TestService, deps: Record<string, unknown>): TestService['call'] {
+  const app = buildApp({
+    actions: managementActions(),
+    deps: { ...svc.stores, ...deps },
+    authenticate: async () => ({ type: 'root', accountId: svc.root.AccountId, accessKeyId: svc.root.AccessKeyId, operator: false }),
+    authorize: () => undefined,
+    logger: createLogger('silent'),
+  })
+  return async (action, version, params = {}) => {
+    const query = new URLSearchParams({ Action: action, Version: version, Format: 'JSON', ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) })
+    const res = await app.inject({ method: 'POST', url: `/?${query}` })
+    return { status: res.statusCode, body: res.json() }
+  }
+}
 
 /** A fresh SecurityToken key ring for one test service. */
 export function testTokenKeys() {
