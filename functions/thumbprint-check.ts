@@ -2,6 +2,7 @@
 // account, one fetch per IdP, bounded concurrency, a deadline per IdP; results in the table, status
 // changes and key rotations on the event bus (EventBridge PutEvents; EVENT_BUS_NAME).
 
+import { setMaxListeners } from 'node:events'
 import middy from '@middy/core'
 import { loadConfig } from '../shared/config.ts'
 import { EventBridgePublisher } from '../shared/events/eventbridge-publisher.ts'
@@ -43,6 +44,10 @@ async function checkThumbprints(event: ScheduledEvent, context: LambdaContext): 
   const controller = new AbortController()
   // Stop publishing (the events not confirmed by then stay in doubt) while the run can still end itself.
   const publishDeadline = new AbortController()
+  // Every publish in flight (HEALTH_CHECK_CONCURRENCY IdPs at once) listens to it, and so does each of
+  // their SDK requests: more than Node's default of 10, which would print a false "possible leak"
+  // warning. The listeners are removed when each publish ends.
+  setMaxListeners(0, publishDeadline.signal)
   const remaining = context.getRemainingTimeInMillis?.()
   let timer: NodeJS.Timeout | undefined
   let publishTimer: NodeJS.Timeout | undefined

@@ -64,32 +64,37 @@ export function describeCause(cause: unknown): { name: unknown; code: unknown; a
 }
 
 /**
- * The first frame (`at ...`) of an error's stack. V8 writes `<name>: <message>` and then one line per
- * frame, and a message may span lines (SDK messages; JSON.parse's quote of its input), any of which may
- * read like a frame: the header is skipped by its text, and the frame taken is the first of the lines
- * after it that all read `at ...` (the stack's closing run). Cut to 200 characters.
+ * The first frame (`at ...`) of an error's stack. V8 writes `<name>: <message>` (Node's coded errors
+ * `<name> [<code>]: <message>`) and then one line per frame, and a message may span lines (SDK
+ * messages; JSON.parse's quote of its input), any of which may read like a frame: the header is
+ * skipped by its text, and the frame taken is the first of the lines after it that all read `at ...`
+ * (the stack's closing run). None when the stack does not start with the header (a name or message
+ * changed after the stack was written): then no line can be told from the message. Cut to 200 characters.
  */
-function firstStackFrame(c: { name?: unknown; stack?: unknown; message?: unknown }): string | undefined {
-  if (typeof c.stack !== 'string') return undefined
-  const lines = afterHeader(c.stack, String(c.name), typeof c.message === 'string' ? c.message : '').split('\n')
+function firstStackFrame(c: { name?: unknown; code?: unknown; stack?: unknown; message?: unknown }): string | undefined {
+  if (typeof c.stack !== 'string' || typeof c.name !== 'string') return undefined
+  const message = typeof c.message === 'string' ? c.message : ''
+  const frames = afterHeader(c.stack, c.name, message) ?? (typeof c.code === 'string' ? afterHeader(c.stack, `${c.name} [${c.code}]`, message) : undefined)
+  if (frames === undefined) return undefined
+  const lines = frames.split('\n')
   let first = lines.length
   while (first > 0 && /^\s*at /.test(lines[first - 1]!)) first--
   return lines[first]?.trim().slice(0, 200)
 }
 
 /**
- * The stack without its `<name>: <message>` header: the message as it is now, or as it was when the
- * stack was written if lines were appended to it since (the AWS SDK appends a hint to a response it
- * could not parse). The whole stack if neither heads it.
+ * The stack after its `<head>: <message>` header: the message as it is now, or as it was when the stack
+ * was written if lines were appended to it since (the AWS SDK appends a hint to a response it could not
+ * parse). Undefined if neither heads it.
  */
-function afterHeader(stack: string, name: string, message: string): string {
-  const header = message === '' ? name : `${name}: ${message}`
+function afterHeader(stack: string, head: string, message: string): string | undefined {
+  const header = message === '' ? head : `${head}: ${message}`
   if (stack.startsWith(header)) return stack.slice(header.length)
   for (let cut = message.lastIndexOf('\n'); cut > 0; cut = message.lastIndexOf('\n', cut - 1)) {
-    const earlier = `${name}: ${message.slice(0, cut)}\n`
+    const earlier = `${head}: ${message.slice(0, cut)}\n`
     if (stack.startsWith(earlier)) return stack.slice(earlier.length - 1)
   }
-  return stack
+  return undefined
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {

@@ -45,6 +45,29 @@ describe('describeCause', () => {
     expect(describeCause(late)!.at).toMatch(/^at JSON\.parse /)
   })
 
+  it('gives no frame when the stack no longer starts with the error\'s header (renamed or re-messaged after it was written)', () => {
+    const renamed = new Error(`a\n    at ${SECRET}`)
+    void renamed.stack // V8 writes the stack on first read
+    renamed.name = 'Renamed'
+    expect(describeCause(renamed)).toEqual({ name: 'Renamed', code: undefined, at: undefined })
+    const remessaged = new Error('first')
+    void remessaged.stack
+    remessaged.message = `second\n    at ${SECRET}`
+    expect(describeCause(remessaged)!.at).toBeUndefined()
+    const unnamed = Object.assign(new Error(`m\n    at ${SECRET}`), { name: undefined })
+    expect(describeCause(unnamed)!.at).toBeUndefined()
+  })
+
+  it('reads Node\'s coded errors (`RangeError [ERR_OUT_OF_RANGE]: ...`) past their header', () => {
+    let coded: unknown
+    try {
+      Buffer.alloc(-1)
+    } catch (e) {
+      coded = e
+    }
+    expect(describeCause(coded)).toMatchObject({ name: 'RangeError', code: 'ERR_OUT_OF_RANGE', at: expect.stringMatching(/^at .*alloc/) })
+  })
+
   it('describes what has no stack, or is no object, without inventing a frame', () => {
     expect(describeCause({ name: 'Weird', code: 'X' })).toEqual({ name: 'Weird', code: 'X', at: undefined })
     expect(describeCause({ name: 'Weird', stack: `Weird: ${SECRET}` })).toEqual({ name: 'Weird', code: undefined, at: undefined })
