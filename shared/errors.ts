@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   InvalidParameter: 400, // unknown Action/Version, or a generic parameter problem
   'InvalidParameter.Format': 400,
   'Request.TooLarge': 413,
+  'Request.HeadersTooLarge': 431, // the request line and headers over MAX_HEADER_BYTES (the local server; API Gateway has its own limits)
   // request authentication (signed actions)
   IncompleteSignature: 400, // unsigned request, or a malformed Authorization / signature parameter set
   'InvalidAccessKeyId.NotFound': 404,

@@ -3,6 +3,7 @@
 // listens with it, tests use app.inject() and real HTTP.
 
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { describeCause, type Logger } from '../log.ts'
@@ -91,6 +92,29 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     // Errors the router raises before any route, hook or error handler runs (a malformed percent-encoding
     // in the PATH, e.g. `/%`): answered in the error envelope too. Fastify's own answer is another JSON
     // shape naming its internal code (FST_ERR_BAD_URL) and echoing the whole URL, query string included.
+    // No HEAD twin of the RPC route: a HEAD would run the action (an exchange minting credentials, audited
+    // as a success) and drop its answer. HEAD is answered like any method the service does not serve.
+    exposeHeadRoutes: false,
+    // A request Node's HTTP parser refuses before Fastify sees it (the local server only: a request line
+    // and headers over MAX_HEADER_BYTES, malformed HTTP): answered in the error envelope too, where
+    // Fastify's default writes its own JSON shape. Nothing of it could be read, so no audit record names it.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return
+      // A client that sent nothing in time gets no answer (Node's default writes a 408): the connection is closed.
+      if (error.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+        const err = error.code === 'HPE_HEADER_OVERFLOW'
+          ? new ApiError('Request.HeadersTooLarge', `The request line and headers are larger than ${MAX_HEADER_BYTES} bytes.`)
+          : new ApiError('InvalidParameter.Format', 'The request could not be read as HTTP.')
+        const requestId = randomUUID().toUpperCase()
+        opts.logger.info('request rejected', { requestId, status: err.status, code: err.code })
+        const body = JSON.stringify(errorEnvelope(err, requestId, PRODUCT_HOSTS.OidcSts, 'OidcSts'))
+        socket.write(
+          `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nx-acs-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+        )
+      }
+      socket.destroy(error)
+    },
     frameworkErrors: (_error, req, reply) => {
       sendError(req, reply, new ApiError('InvalidParameter.Format', 'The request path contains a malformed percent-encoding.'), 'OidcSts')
     },
@@ -140,6 +164,9 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     let rpcReq: RpcRequest | undefined
     let ran = false
     try {
+      // Node keeps the first of repeated Content-Type headers, API Gateway joins them (which Fastify
+      // refuses): refused here as well, so that the local server and Lambda read a request alike.
+      if (repeatsContentType(req.raw.rawHeaders)) throw new ApiError('InvalidParameter.Format', 'The header content-type is given more than once.')
       const rawQuery = queryFromAdapter ? req.headers[RAW_QUERY_HEADER] : undefined
       rpcReq = parseRpcRequest({
         method: req.method,
@@ -185,9 +212,12 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   }
   app.route({ method: ['GET', 'POST'], url: '/', handler: rpc })
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, new ApiError('InvalidParameter', 'This service answers RPC requests on "/" (GET or POST) and GET /health only.'), 'OidcSts'),
-  )
+  app.setNotFoundHandler((req, reply) => {
+    const err = new ApiError('InvalidParameter', 'This service answers RPC requests on "/" (GET or POST) and GET /health only.')
+    // Another path or method (a HEAD, say) naming an audited action: that action records the refusal.
+    auditRejection(req, clock(), err, undefined)
+    return sendError(req, reply, err, 'OidcSts')
+  })
   app.setErrorHandler((error: { code?: string; statusCode?: number }, req, reply) => {
     const err = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
       ? new ApiError('Request.TooLarge', 'The request body is too large.')
@@ -201,6 +231,20 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     return sendError(req, reply, err, 'OidcSts')
   })
   return app
+}
+
+/** Whether Content-Type appears more than once among the request's raw headers (name, value, name, ...). */
+function repeatsContentType(raw: readonly string[] | undefined): boolean {
+  if (raw === undefined) return false
+  let seen = false
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === 12 && name.toLowerCase() === 'content-type') {
+      if (seen) return true
+      seen = true
+    }
+  }
+  return false
 }
 
 /** A header's one value, if it has exactly one. */

@@ -14,7 +14,7 @@
 // - `iat` is required: the provider's IssuanceLimitTime cannot be enforced without it. Too old ->
 //   AuthenticationFail.OIDCToken.IssuanceTimeLimitExceeded (our code; Alibaba's is unconfirmed).
 // - NumericDates (exp, nbf, iat) are finite non-negative JSON numbers, fractions allowed (RFC 7519 §2);
-//   exp at most MAX_NUMERIC_DATE (the response shows it as a date).
+//   exp at most MAX_NUMERIC_DATE (the response shows it as a four-digit-year date).
 // - `azp` is checked only when the token has several audiences (OIDC Core §2) and is not required
 //   then, since Kubernetes service-account tokens carry several audiences and no azp.
 // - `sub`: a non-empty string of at most MAX_SUBJECT_LENGTH characters without control characters
@@ -37,8 +37,11 @@ export const DEFAULT_LEEWAY_SECONDS = 60
 export const MAX_JSON_DEPTH = 20
 export const MAX_KID_LENGTH = 256
 export const MAX_SUBJECT_LENGTH = 1024
-/** The largest NumericDate a Date can represent (8.64e15 ms): a later exp is refused. */
-export const MAX_NUMERIC_DATE = 8.64e12
+/**
+ * The latest exp accepted: 9999-12-31T23:59:59Z, the last instant the wire's `YYYY-MM-DDThh:mm:ssZ`
+ * can spell (OIDCTokenInfo.ExpirationTime shows it); a later exp is refused.
+ */
+export const MAX_NUMERIC_DATE = 253402300799
 /** Header members that carry or point to a key: never used, and their presence rejects the token. */
 export const EMBEDDED_KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const
 
@@ -94,15 +97,23 @@ const invalid = (message: string, cause?: unknown) => new ApiError(CODE_INVALID,
 const UNRECOGNISED = 'The Jwt content is invalid that cannot be recognized'
 
 /**
+ * The OIDCToken parameter's own limits (spec §1.1: 4..20000 characters), which AssumeRoleWithOIDC checks
+ * with the other parameters (§1.4 step 1), before any provider is read. Throws AuthenticationFail.OIDCToken.Invalid.
+ */
+export function checkTokenLength(token: string): void {
+  if (typeof token !== 'string' || token.length === 0) throw invalid('The OIDCToken can not empty.')
+  if (token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
+    throw invalid(`The OIDCToken must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters long; it has ${token.length}.`)
+  }
+}
+
+/**
  * Structural checks that need no key: length, three canonical base64url parts, header and payload
  * strict JSON objects, and the header rules (alg allow-list, crit, b64, embedded keys, kid).
  * Throws AuthenticationFail.OIDCToken.Invalid.
  */
 export function parseCompactJws(token: string): ParsedJws {
-  if (typeof token !== 'string' || token.length === 0) throw invalid('The OIDCToken can not empty.')
-  if (token.length < MIN_TOKEN_LENGTH || token.length > MAX_TOKEN_LENGTH) {
-    throw invalid(`The OIDCToken must be ${MIN_TOKEN_LENGTH} to ${MAX_TOKEN_LENGTH} characters long; it has ${token.length}.`)
-  }
+  checkTokenLength(token)
   const parts = token.split('.')
   if (parts.length !== 3) {
     if (parts.length === 5) {
@@ -202,7 +213,7 @@ export async function verifyOidcToken(token: string, policy: TokenPolicy, lookup
   const nbf = numericDate(payload, 'nbf')
   if (exp === undefined) throw invalid(`${UNRECOGNISED}: the claim exp is required.`)
   // Past the last instant a Date can hold, exp could not be shown as the response's ExpirationTime.
-  if (exp > MAX_NUMERIC_DATE) throw invalid(`${UNRECOGNISED}: the claim exp ${exp} is beyond the latest representable time (${MAX_NUMERIC_DATE} seconds since 1970).`)
+  if (exp > MAX_NUMERIC_DATE) throw invalid(`${UNRECOGNISED}: the claim exp ${exp} is beyond the latest representable time (${MAX_NUMERIC_DATE} seconds since 1970, 9999-12-31T23:59:59Z).`)
   if (iat === undefined) throw invalid(`${UNRECOGNISED}: the claim iat is required (the OIDC provider's IssuanceLimitTime is checked against it).`)
   const nowMs = policy.now.getTime()
   const nowSec = nowMs / 1000

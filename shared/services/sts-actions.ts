@@ -7,7 +7,7 @@ import type { TokenKeyRing } from '../credentials/token-keys.ts'
 import { ApiError } from '../errors.ts'
 import { actionsWith, type ActionDefinition, JsonMembers, type RequestInfo } from '../http/action.ts'
 import type { JwksCache } from '../oidc/jwks-cache.ts'
-import { verifyOidcToken, type VerifiedClaims } from '../oidc/verify-token.ts'
+import { checkTokenLength, verifyOidcToken, type VerifiedClaims } from '../oidc/verify-token.ts'
 import { parseSessionPolicy, serializePolicyDocument } from '../policy/document.ts'
 import { evaluateTrust } from '../policy/evaluate.ts'
 import { formatUtc } from '../time.ts'
@@ -71,7 +71,9 @@ function readExchangeParams(params: Params): ExchangeInput {
   const provider = parseProviderArn('OIDCProviderArn', providerArn)
   const role = parseRoleArn('RoleArn', roleArn)
   const token = params.get('OIDCToken') ?? ''
-  if (token === '') throw new ApiError('AuthenticationFail.OIDCToken.Invalid', 'The OIDCToken can not empty.')
+  // Its length with the other parameters' (§1.4 step 1): an oversized token costs no rate-limit slot
+  // and no configuration read. Its content is checked once the provider is known (step 3 on).
+  checkTokenLength(token)
   return {
     providerArn,
     provider,

@@ -1,5 +1,6 @@
 // AssumeRoleWithOIDC through the whole chain: a local HTTPS IdP (test CA), a registered provider with
 // the CA's thumbprint, a role, an exchange, and the credentials signing further calls.
+import { request as httpRequest } from 'node:http'
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { percentEncode } from '../../shared/signing/percent-encode.ts'
@@ -179,6 +180,35 @@ describe('AssumeRoleWithOIDC', () => {
     }
   })
 
+  it('checks the token\'s length with the parameters, before the provider is looked up (spec §1.1 4..20000, §1.4 step 1)', async () => {
+    const unknownProvider = { OIDCProviderArn: `acs:ram::${account}:oidc-provider/nope` }
+    for (const token of ['a.b', 'x'.repeat(20001)]) {
+      const { status, body } = await exchange({ OIDCToken: token, ...unknownProvider })
+      expect([status, body.Code], body.Message).toEqual([401, 'AuthenticationFail.OIDCToken.Invalid'])
+      expect(body.Message).toContain('must be 4 to 20000 characters long')
+    }
+    // A token of a valid length is read only once the provider is known (step 2 before step 3).
+    const { body } = await exchange({ OIDCToken: 'not.a.jwt', ...unknownProvider })
+    expect([body.Code, body.Message]).toEqual(['AuthenticationFail.NoPermission', 'No such OIDC Provider registered.'])
+  })
+
+  it('answers a HEAD request without running the exchange (no credentials minted; audited as a refusal)', async () => {
+    const query = Object.entries({
+      Action: 'AssumeRoleWithOIDC', Version: STS, Format: 'JSON', OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`,
+      RoleArn: `acs:ram::${account}:role/deployer`, RoleSessionName: 'head-request', OIDCToken: idToken({ jti: 'head-request' }),
+    }).map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')
+    const res = await svc.app.inject({ method: 'HEAD', url: `/?${query}` })
+    expect(res.statusCode).toBe(400)
+    await svc.app.sts.audit.flush()
+    const listed = await svc.call('ListAuditEvents', '2026-11-01', { MaxItems: 100 })
+    const rows = listed.body.AuditEvents.AuditEvent as Array<Record<string, string>>
+    const recorded = rows.filter((r) => r.RoleSessionName === 'head-request')
+    expect(recorded.map((r) => [r.Outcome, r.ErrorCode, r.TokenId])).toEqual([['Failure', 'InvalidParameter', undefined]])
+    // The same request as a GET is an exchange (the HEAD above was refused for its method alone).
+    const get = await svc.app.inject({ method: 'GET', url: `/?${query}` })
+    expect(get.statusCode, get.body).toBe(200)
+  })
+
   it('rejects a missing role with EntityNotExist.Role', async () => {
     const { status, body } = await exchange({ OIDCToken: idToken({}), RoleArn: `acs:ram::${account}:role/nobody` })
     expect(status).toBe(404)
@@ -222,6 +252,41 @@ describe('token size on the wire', () => {
     const tooLong = await call(tokenOfLength(20001))
     expect(tooLong.status).toBe(401)
     expect(tooLong.body.Code).toBe('AuthenticationFail.OIDCToken.Invalid')
+  })
+
+  it('answers a request line over the 64 KiB head limit in the error envelope (431), not Fastify\'s own shape', async () => {
+    if (!svc.app.server.listening) await svc.app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = svc.app.server.address() as { port: number }
+    const res = await fetch(`http://127.0.0.1:${port}/?Action=AssumeRoleWithOIDC&Version=${STS}&OIDCToken=${'x'.repeat(70_000)}`, { method: 'POST' })
+    expect(res.status).toBe(431)
+    const body = await res.json() as Record<string, string>
+    expect(Object.keys(body)).toEqual(['RequestId', 'HostId', 'Code', 'Message', 'Recommend'])
+    expect(body.Code).toBe('Request.HeadersTooLarge')
+    expect(res.headers.get('x-acs-request-id')).toBe(body.RequestId)
+  })
+
+  it('refuses a repeated Content-Type over real HTTP, as API Gateway\'s joined one is refused on Lambda', async () => {
+    if (!svc.app.server.listening) await svc.app.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = svc.app.server.address() as { port: number }
+    const form = Object.entries({
+      Action: 'AssumeRoleWithOIDC', Version: STS, Format: 'JSON', OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`,
+      RoleArn: `acs:ram::${account}:role/deployer`, RoleSessionName: 'two-types', OIDCToken: idToken({}),
+    }).map(([k, v]) => `${k}=${percentEncode(v)}`).join('&')
+    const send = (types: string[]) => new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/' }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }))
+      })
+      req.on('error', reject)
+      // An array sends one header line per value.
+      req.setHeader('content-type', types)
+      req.end(form)
+    })
+    const twice = await send(['application/x-www-form-urlencoded', 'text/plain'])
+    expect([twice.status, twice.body.Code, twice.body.Message]).toEqual([400, 'InvalidParameter.Format', 'The header content-type is given more than once.'])
+    const once = await send(['application/x-www-form-urlencoded'])
+    expect(once.status, JSON.stringify(once.body)).toBe(200)
   })
 })
 
