@@ -149,6 +149,10 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
           'acs:SourceIp': request?.sourceIp,
           'acs:AccessId': caller.accessKeyId,
           'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport),
+          // Every call is signed with an AccessKey or STS credentials; none is made with MFA (this service
+          // has no console sign-in). Given rather than left absent: an absent key satisfies no Bool, so
+          // the common "Deny when acs:MFAPresent is false" would never fire.
+          'acs:MFAPresent': 'false',
         },
         request?.now,
       ),

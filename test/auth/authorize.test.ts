@@ -93,6 +93,8 @@ let admin: { roleName: string; roleId: string }
 let guarded: { roleName: string; roleId: string }
 let fenced: { roleName: string; roleId: string }
 let tlsOnly: { roleName: string; roleId: string }
+let mfaOnly: { roleName: string; roleId: string }
+let mfaAllow: { roleName: string; roleId: string }
 let testTable: Awaited<ReturnType<typeof createTestTable>>
 
 beforeAll(async () => {
@@ -112,6 +114,14 @@ beforeAll(async () => {
     { system: 'AliyunRAMReadOnlyAccess' },
     // As Alibaba's docs write it: refuse everything that did not come over HTTPS.
     { custom: 'deny-plain-http', document: doc({ Effect: 'Deny', Action: '*', Resource: '*', Condition: { Bool: { 'acs:SecureTransport': 'false' } } }) },
+  ])
+  mfaOnly = await makeRole('mfa-only', [
+    { system: 'AliyunRAMReadOnlyAccess' },
+    // The usual "no MFA, no access" guard: every call of this service is signed with keys, never MFA.
+    { custom: 'deny-without-mfa', document: doc({ Effect: 'Deny', Action: 'ram:List*', Resource: '*', Condition: { Bool: { 'acs:MFAPresent': 'false' } } }) },
+  ])
+  mfaAllow = await makeRole('mfa-allow', [
+    { custom: 'allow-with-mfa', document: doc({ Effect: 'Allow', Action: 'ram:List*', Resource: '*', Condition: { Bool: { 'acs:MFAPresent': 'true' } } }) },
   ])
   fenced = await makeRole('fenced', [
     {
@@ -222,6 +232,12 @@ describe('assumed-role callers', () => {
     const caller = assumed(tlsOnly)
     expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request())).toBe('Allow')
     expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('10.1.2.3', undefined, false))).toMatchObject({ NoPermissionType: 'ExplicitDeny' })
+  })
+
+  it('gives acs:MFAPresent as false (no call is made with MFA): a Deny without MFA fires, an Allow with MFA does not', async () => {
+    expect(await decide(authorize, assumed(mfaOnly), 'ram:ListRoles', roleArn('*'), request())).toMatchObject({ NoPermissionType: 'ExplicitDeny' })
+    expect(await decide(authorize, assumed(mfaOnly), 'ram:GetRole', roleArn('x'), request())).toBe('Allow')
+    expect(await decide(authorize, assumed(mfaAllow), 'ram:ListRoles', roleArn('*'), request())).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
   })
 
   it('evaluates conditions on acs:SourceIp and acs:CurrentTime from the request', async () => {
