@@ -9,12 +9,14 @@ import { loadDeployedSecrets } from '../shared/secrets/parameter-store.ts'
 import { buildServiceApp } from '../shared/service-app.ts'
 import { bootstrapOperatorAccount } from '../shared/services/accounts.ts'
 import { openStores } from '../shared/store/stores.ts'
+import { deployedStoreTimeouts, MANAGEMENT_STORE_REQUEST_TIMEOUT_MS } from '../shared/store/store-timeouts.ts'
 
 const config = loadConfig()
 // TOKEN_KEYS (verifies the SecurityTokens of temporary credentials) and the bootstrap root AccessKey:
 // from the environment locally, from SSM SecureStrings on AWS, read once per container.
 const secrets = await loadDeployedSecrets(config, { root: true })
-const stores = openStores(config)
+// On AWS 2 s per attempt: a table that stops answering fails the request within the function's timeout (serverless.yml).
+const stores = openStores(config, deployedStoreTimeouts(config.dynamodbEndpoint, MANAGEMENT_STORE_REQUEST_TIMEOUT_MS))
 // Idempotent: creates the operator account on the first cold start, re-asserts its key afterwards.
 if (secrets.root) await bootstrapOperatorAccount(stores.accounts, secrets.root, Date.now())
 const logger = createLogger(config.logLevel)

@@ -18,7 +18,16 @@ const stores = openStores(config)
 const publisher = config.eventBusName
   ? new EventBridgePublisher({ busName: config.eventBusName, region: config.region, logger })
   : new InProcessBus({ logger })
-/** Time kept back from the Lambda timeout to write records and publish events after the last IdP. */
+/**
+ * Time kept back from the Lambda timeout to write records and publish events after the last IdP.
+ * Enough while the table answers (milliseconds per write), not when it stops: a store request may take
+ * 2 attempts × 5 s (store-timeouts.ts defaults) + backoff ≈ 10 s, and an IdP still in flight when new
+ * ones stop starting makes several after its fetch, one after another (its records' read and write, the
+ * JWKS copy, the marks after publishing). Such a run can reach the Lambda timeout instead of ending with
+ * its own error: nothing it saved is lost (records are written before their events, an unconfirmed
+ * announcement stays in doubt for the next run) and the timeout counts in the Errors metric, whose
+ * alarm fires as for the run's own error; only its summary line is missing.
+ */
 const FINISH_RESERVE_MS = 5_000
 /**
  * Time kept back from the Lambda timeout after publishing stops: the marking of confirmed announcements

@@ -9,6 +9,7 @@ import { buildServiceApp } from '../shared/service-app.ts'
 import { stsActions } from '../shared/services/sts-actions.ts'
 import { loadDeployedSecrets } from '../shared/secrets/parameter-store.ts'
 import { openExchangeStores } from '../shared/store/exchange-stores.ts'
+import { deployedStoreTimeouts, EXCHANGE_STORE_REQUEST_TIMEOUT_MS } from '../shared/store/store-timeouts.ts'
 
 const config = loadConfig()
 // TOKEN_KEYS, or on AWS the TOKEN_KEYS_PARAMETER SecureString, read once per container: they seal the SecurityTokens this function issues.
@@ -17,7 +18,8 @@ const logger = createLogger(config.logLevel)
 const app = buildServiceApp({
   config,
   // Raw GetItems for the exchange's reads; the SDK and dynamodb-toolbox load on the first other store call.
-  stores: openExchangeStores(config),
+  // On AWS 1.5 s per attempt: the exchange's worst case then fits the function's timeout (serverless.yml).
+  stores: openExchangeStores(config, deployedStoreTimeouts(config.dynamodbEndpoint, EXCHANGE_STORE_REQUEST_TIMEOUT_MS)),
   logger,
   tokenKeys,
   actions: stsActions,

@@ -10,12 +10,18 @@ import { HotReads } from './hot-reads.ts'
 import { rawCredentials } from '../aws/raw-json-client.ts'
 import { RawDynamo } from './raw-dynamodb.ts'
 import type { Stores } from './stores.ts'
+import { STORE_ATTEMPTS, STORE_TIMEOUT_DEFAULTS, type StoreTimeouts } from './store-timeouts.ts'
 
 type StoreConfig = Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>
 
-export function openExchangeStores(config: StoreConfig): Stores {
+/**
+ * `timeouts` bound the raw reads and the toolbox stores alike (functions/token-exchange.ts passes
+ * EXCHANGE_STORE_REQUEST_TIMEOUT_MS on AWS: the exchange's worst case must fit the Lambda timeout,
+ * serverless.yml); the defaults otherwise.
+ */
+export function openExchangeStores(config: StoreConfig, timeouts: StoreTimeouts = {}): Stores {
   let loading: Promise<Stores> | undefined
-  const load = () => (loading ??= import('./stores.ts').then((m) => m.openStores(config)))
+  const load = () => (loading ??= import('./stores.ts').then((m) => m.openStores(config, timeouts)))
   // Methods of the real store `name`, loaded on first call; `hot` overrides some of them.
   const store = (name: keyof Stores, hot: Record<string, (...args: never[]) => unknown> = {}) =>
     new Proxy(hot, {
@@ -28,7 +34,18 @@ export function openExchangeStores(config: StoreConfig): Stores {
     })
   const credentials = rawCredentials(config.dynamodbEndpoint)
   const hot = credentials
-    ? new HotReads(new RawDynamo({ region: config.region, endpoint: config.dynamodbEndpoint, credentials, maxAttempts: 2 }), config.tableName)
+    ? new HotReads(
+        new RawDynamo({
+          region: config.region,
+          endpoint: config.dynamodbEndpoint,
+          credentials,
+          maxAttempts: STORE_ATTEMPTS,
+          // As createDocumentClient: the request bound per attempt, the connection bound no longer than it.
+          requestTimeoutMs: timeouts.requestTimeoutMs ?? STORE_TIMEOUT_DEFAULTS.requestTimeoutMs,
+          connectTimeoutMs: Math.min(timeouts.requestTimeoutMs ?? Infinity, STORE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+        }),
+        config.tableName,
+      )
     : undefined
   const stores = {
     accounts: store('accounts'),

@@ -11,10 +11,12 @@ import { OidcProviderStore } from './oidc-provider-store.ts'
 import { PolicyStore } from './policy-store.ts'
 import { ProviderDirectory } from './provider-directory.ts'
 import { RoleStore } from './role-store.ts'
+import type { StoreTimeouts } from './store-timeouts.ts'
 import { createDocumentClient, defineTable } from './table.ts'
 
-export function openStores(config: Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>) {
-  const documentClient = createDocumentClient({ tableName: config.tableName, region: config.region, endpoint: config.dynamodbEndpoint })
+/** `timeouts`: the Lambda functions' own bounds on AWS (store-timeouts.ts); the defaults otherwise. */
+export function openStores(config: Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>, timeouts: StoreTimeouts = {}) {
+  const documentClient = createDocumentClient({ tableName: config.tableName, region: config.region, endpoint: config.dynamodbEndpoint, requestTimeoutMs: timeouts.requestTimeoutMs })
   const table = defineTable(documentClient, config.tableName)
   const roles = new RoleStore(table)
   const policies = new PolicyStore(table)

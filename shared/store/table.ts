@@ -31,6 +31,7 @@ import { Entity, Table, boolean, item, list, map, number, string } from 'dynamod
 
 // Key layouts live in table-keys.ts (no SDK import), so the raw hot-path reads (hot-reads.ts) share them.
 import { ACCOUNT_SK, accountPk, attachmentPrefix, POLICY_PREFIX, PROVIDER_PREFIX, ROLE_PREFIX, SYSTEM_POLICY_USE_PREFIX } from './table-keys.ts'
+import { STORE_ATTEMPTS, STORE_TIMEOUT_DEFAULTS } from './store-timeouts.ts'
 export * from './table-keys.ts'
 
 export interface StoreOptions {
@@ -38,8 +39,11 @@ export interface StoreOptions {
   region: string
   /** e.g. DynamoDB Local's http://127.0.0.1:8000; unset on AWS. */
   endpoint?: string | undefined
-  /** Fail fast when the store is down instead of hanging (ms). */
-  requestTimeoutMs?: number
+  /**
+   * Fail fast when the store is down instead of hanging (ms, per attempt): bounds the connection and
+   * the whole request. Default STORE_TIMEOUT_DEFAULTS (connect 2 s, request 5 s); see store-timeouts.ts.
+   */
+  requestTimeoutMs?: number | undefined
 }
 
 export function createDocumentClient(opts: StoreOptions): DynamoDBDocumentClient {
@@ -53,10 +57,10 @@ export function createDocumentClient(opts: StoreOptions): DynamoDBDocumentClient
         }
       : {}),
     // Two attempts: a store that is down must surface as ServiceUnavailable quickly, not hang.
-    maxAttempts: 2,
+    maxAttempts: STORE_ATTEMPTS,
     requestHandler: {
-      connectionTimeout: opts.requestTimeoutMs ?? 2000,
-      requestTimeout: opts.requestTimeoutMs ?? 5000,
+      connectionTimeout: Math.min(opts.requestTimeoutMs ?? Infinity, STORE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+      requestTimeout: opts.requestTimeoutMs ?? STORE_TIMEOUT_DEFAULTS.requestTimeoutMs,
       // Without this the SDK only logs when requestTimeout elapses: a store that accepts connections
       // but never answers would hang the request.
       throwOnRequestTimeout: true,

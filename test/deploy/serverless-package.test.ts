@@ -1,14 +1,18 @@
 // `npx serverless package` (osls), offline, and what it generates: the CloudFormation template (table,
-// schedule, event rule, stream mapping, log subscription, HTTP APIs, per-function IAM), the five
+// schedule, event rule, stream mapping, log subscription, HTTP APIs and their timeouts, per-function IAM), the five
 // artifacts (one esbuild bundle each, exporting the handler the template names) and their size budget.
 // Slow (~15 s): it bundles all five functions and compiles the template, as a deploy would.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT, run } from '../e2e/support/processes.ts'
 import { readZip } from './zip.ts'
 import { PROVIDER_READ_ATTRIBUTES } from '../../shared/store/provider-directory.ts'
+import { FETCH_DEFAULTS, MAX_TIMEOUT_MS } from '../../shared/oidc/https-fetch.ts'
+import { EXCHANGE_STORE_REQUEST_TIMEOUT_MS, MANAGEMENT_STORE_REQUEST_TIMEOUT_MS, STORE_ATTEMPTS } from '../../shared/store/store-timeouts.ts'
+import { openExchangeStores } from '../../shared/store/exchange-stores.ts'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 const SERVERLESS = `${REPO_ROOT}node_modules/.bin/serverless`
@@ -48,6 +52,9 @@ function statementsOf(fn: keyof typeof FUNCTIONS): Json[] {
 const actionsOf = (s: Json): string[] => [].concat(s.Action)
 const grants = (fn: keyof typeof FUNCTIONS, action: string) => statementsOf(fn).filter((s) => actionsOf(s).includes(action))
 const tableArn = { 'Fn::GetAtt': ['Table', 'Arn'] }
+/** IAM's StringLike: `*` any characters, `?` one, everything else literal. */
+const stringLike = (pattern: string, value: string) =>
+  new RegExp(`^${[...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&'))).join('')}$`, 's').test(value)
 const indexArn = { 'Fn::Sub': '${Table.Arn}/index/byIssuer' }
 
 beforeAll(async () => {
@@ -260,18 +267,53 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     }
   })
 
-  it('lets token exchange read the table and write only nonces: it cannot write configuration or audit records', () => {
+  it('lets token exchange read by key the configuration, access keys and JWKS copies, and write only nonces: no Query, no other write', () => {
     const dynamo = statementsOf('tokenExchange').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
-    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'])
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem'])
     for (const s of dynamo) expect(s.Resource).toEqual(tableArn)
-    expect(grants('tokenExchange', 'dynamodb:PutItem')[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } })
-    for (const a of ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 'events:PutEvents']) expect(grants('tokenExchange', a), a).toEqual([])
+    expect(grants('tokenExchange', 'dynamodb:GetItem').map((s) => s.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACCOUNT#*', 'AK#*', 'JWKS#*'] } }])
+    expect(grants('tokenExchange', 'dynamodb:PutItem').map((s) => s.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NONCE#*'] } }])
+    for (const a of ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Scan', 'events:PutEvents']) expect(grants('tokenExchange', a), a).toEqual([])
     expect(grants('tokenExchange', 'ssm:GetParameters')[0]!.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/oidc-sts/test/token-keys' })
+  })
+
+  it('grants token exchange every table request its stores make, with the keys they compute (provider, JWKS copy, role, AccessKey, nonce)', async () => {
+    // The store calls of the function: AssumeRoleWithOIDC (provider, stored JWKS copy, role: raw
+    // GetItems) and the signed GetCallerIdentity (AccessKey GetItem, nonce PutItem: toolbox stores). No
+    // authorizer (both actions skip it) and no audit write (the audit writer copies the log lines).
+    const seen: { op: string; pk: string }[] = []
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json
+        seen.push({ op: String(req.headers['x-amz-target']).split('.').pop()!, pk: (body.Key ?? body.Item).pk.S })
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}')
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const stores = openExchangeStores({ tableName: 'oidc-sts-test', region: 'eu-central-1', dynamodbEndpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
+      await stores.providers.get('1234567890123456', 'github')
+      await stores.jwksCopies.get('https://token.actions.githubusercontent.com')
+      await stores.roles.get('1234567890123456', 'Deployer')
+      await stores.accounts.getAccessKey('LTAI5tExampleKey0001')
+      await stores.nonces.consume('LTAI5tExampleKey0001', 'a-nonce', 900, new Date())
+    } finally {
+      server.closeAllConnections()
+      await new Promise((r) => server.close(r))
+    }
+    expect(seen.map((r) => r.op)).toEqual(['GetItem', 'GetItem', 'GetItem', 'GetItem', 'PutItem'])
+    for (const { op, pk } of seen) {
+      const allowed = grants('tokenExchange', `dynamodb:${op}`).some((s) => (s.Condition['ForAllValues:StringLike']['dynamodb:LeadingKeys'] as string[]).some((p) => stringLike(p, pk)))
+      expect(allowed, `${op} ${pk}`).toBe(true)
+    }
   })
 
   it('lets management change configuration in the table only, and read its two parameters', () => {
     const dynamo = statementsOf('management').filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))
-    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
+    // Transactions are of Put, Update and Delete items only: no ConditionCheckItem.
+    expect(dynamo.flatMap(actionsOf).sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'])
     for (const s of dynamo) expect(s.Resource).toEqual(tableArn)
     expect(grants('management', 'ssm:GetParameters')[0]!.Resource.map((r: Json) => r['Fn::Sub'].split(':parameter')[1])).toEqual(['/oidc-sts/test/token-keys', '/oidc-sts/test/root-credentials'])
     expect(grants('management', 'dynamodb:Scan')).toEqual([])
@@ -317,6 +359,43 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     expect(dynamo[0]).toMatchObject({ Resource: tableArn, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } } })
     expect(grants('auditWriter', 'sqs:SendMessage')).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': ['AuditWriterDeadLetterQueue', 'Arn'] } })])
     for (const a of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'ssm:GetParameters', 'events:PutEvents']) expect(grants('auditWriter', a), a).toEqual([])
+  })
+})
+
+describe('serverless package: timeouts of the functions behind the HTTP APIs', () => {
+  // Lambda bounds the init phase of a cold start at 10 s (past it, the init reruns within the
+  // invocation, under the function's timeout); API Gateway's integration timeout counts it too.
+  const INIT_MAX_MS = 10_000
+  // The sandbox's set-up before the init, and the invoke itself.
+  const INVOKE_OVERHEAD_MS = 2_000
+  const timeoutMs = (id: string) => (R[`${id}LambdaFunction`].Properties.Timeout as number) * 1000
+  const integrationMs = (id: string) => R[`${id}Integration`].Properties.TimeoutInMilliseconds as number
+
+  it('fits the worst case of an exchange (4 sequential reads, each 2 attempts at their bound, and the IdP budget) in the function timeout', () => {
+    // Raw client: ≤ 25 ms of backoff between its attempts (raw-json-client.ts).
+    const perRead = STORE_ATTEMPTS * EXCHANGE_STORE_REQUEST_TIMEOUT_MS + 25
+    // Provider, JWKS copy, JWKS copy again (unknown kid, first read ≥ storedCopyCooldownMs), role; one IdP fetch.
+    const idp = Math.min(FETCH_DEFAULTS.totalTimeoutMs, MAX_TIMEOUT_MS)
+    const exchange = 4 * perRead + idp
+    expect(exchange).toBeLessThanOrEqual(timeoutMs('TokenExchange') - 500)
+    // GetCallerIdentity: the SDK client (≤ 50 ms backoff), AccessKey read and nonce write.
+    expect(2 * (STORE_ATTEMPTS * EXCHANGE_STORE_REQUEST_TIMEOUT_MS + 50)).toBeLessThan(timeoutMs('TokenExchange'))
+  })
+
+  it('lets management answer 503 itself when the table stops answering, with room for several slow requests', () => {
+    const perCall = STORE_ATTEMPTS * MANAGEMENT_STORE_REQUEST_TIMEOUT_MS + 50
+    expect(4 * perCall).toBeLessThan(timeoutMs('Management'))
+  })
+
+  it.each(['TokenExchange', 'Management'])('gives the %s integration a timeout above a cold start\'s init plus the function timeout, within HTTP API\'s 30 s', (id) => {
+    expect(integrationMs(id)).toBeGreaterThanOrEqual(INIT_MAX_MS + timeoutMs(id) + INVOKE_OVERHEAD_MS)
+    expect(integrationMs(id)).toBeLessThanOrEqual(30_000)
+  })
+
+  it('passes those per-attempt bounds to the stores of the deployed functions (and keeps the defaults for DynamoDB Local)', () => {
+    const source = (f: string) => readFileSync(join(REPO_ROOT, 'functions', f), 'utf8')
+    expect(source('token-exchange.ts')).toMatch(/openExchangeStores\(config, deployedStoreTimeouts\(config\.dynamodbEndpoint, EXCHANGE_STORE_REQUEST_TIMEOUT_MS\)\)/)
+    expect(source('management.ts')).toMatch(/openStores\(config, deployedStoreTimeouts\(config\.dynamodbEndpoint, MANAGEMENT_STORE_REQUEST_TIMEOUT_MS\)\)/)
   })
 })
 

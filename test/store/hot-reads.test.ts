@@ -2,6 +2,7 @@
 // what the dynamodb-toolbox stores return for the same items on DynamoDB Local, absent items included,
 // and reject items that do not match the entity's schema as the toolbox does (InternalError).
 
+import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { HotReads } from '../../shared/store/hot-reads.ts'
 import { JwksCopyStore } from '../../shared/store/jwks-copy-store.ts'
@@ -10,6 +11,7 @@ import { rawCredentials } from '../../shared/aws/raw-json-client.ts'
 import { RawDynamo } from '../../shared/store/raw-dynamodb.ts'
 import { RoleStore } from '../../shared/store/role-store.ts'
 import { openExchangeStores } from '../../shared/store/exchange-stores.ts'
+import { deployedStoreTimeouts } from '../../shared/store/store-timeouts.ts'
 import { createTestTable } from '../support/store.ts'
 
 describe('hot reads: raw GetItem vs the toolbox stores', async () => {
@@ -60,6 +62,33 @@ describe('hot reads: raw GetItem vs the toolbox stores', async () => {
     expect(await s.accounts.getAccessKey(key.accessKeyId)).toEqual(key)
     expect(await s.accounts.getAccessKey('NOSUCHKEY0000000')).toBeUndefined()
     expect((await s.roles.list(accountId, 10)).items.map((r) => r.roleName)).toEqual(['Deployer'])
+  })
+
+  it('openExchangeStores: its per-attempt bound applies to the raw reads and to the toolbox stores (a table that accepts connections and never answers)', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((c) => {
+      sockets.add(c)
+      c.on('close', () => sockets.delete(c))
+    })
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    try {
+      const s = openExchangeStores({ tableName, region: 'us-east-1', dynamodbEndpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}` }, { requestTimeoutMs: 300 })
+      // 2 attempts × 300 ms and a little backoff; the defaults (5 s per attempt) would take seconds.
+      for (const read of [() => s.providers.get(accountId, 'gh'), () => s.jwksCopies.get('https://idp.example/a'), () => s.accounts.getAccessKey('LTAIHOTREADS0001')]) {
+        const started = Date.now()
+        await expect(read()).rejects.toMatchObject({ code: 'ServiceUnavailable' })
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 300 - 50)
+        expect(Date.now() - started).toBeLessThan(2_000)
+      }
+    } finally {
+      for (const c of sockets) c.destroy()
+      await new Promise((r) => silent.close(r))
+    }
+  })
+
+  it('takes the deployed per-attempt bound against DynamoDB itself, the defaults against an endpoint (DynamoDB Local)', () => {
+    expect(deployedStoreTimeouts(undefined, 1500)).toEqual({ requestTimeoutMs: 1500 })
+    expect(deployedStoreTimeouts('http://127.0.0.1:8000', 1500)).toEqual({})
   })
 
   it('uses Lambda environment credentials without an endpoint, and none otherwise', () => {
