@@ -8,6 +8,13 @@ import { parseJwks, type PublicJwk } from './discovery-jwks.ts'
 import type { IssuerKeys } from './discovery.ts'
 import type { ChainEntry } from './https-fetch-chain.ts'
 
+/**
+ * How far a stored copy's fetchedAt may be ahead of a reader's or writer's clock (its writer's clock
+ * skew). Readers ignore a copy stamped further ahead and count any copy as fetched this much before its
+ * stamp; writers replace a copy stamped further ahead of their own clock (jwks-copy-store.ts).
+ */
+export const STORED_COPY_MAX_SKEW_MS = 60_000
+
 export interface StoredJwksCopy {
   issuer: string
   jwksUri: string

@@ -14,6 +14,17 @@
 //   address, non-https jwks_uri, issuer mismatch) never fall back to stale keys.
 // - An ordering counter: a fetch or seed applies only if it started after whatever is in the entry,
 //   so an older in-flight reload cannot overwrite a newer result (e.g. a seeded stored copy).
+// - A stored copy (the table's, written by other functions with their own clocks) counts as fetched
+//   STORED_COPY_MAX_SKEW_MS before its stamp, the earliest its writer can have fetched it if its clock
+//   is at most that far ahead: so keys from a copy, like keys from a fetch, are trusted at most maxAgeMs
+//   after the IdP served them. A copy stamped further ahead than that is refused, and refused again
+//   later (an entry remembers the stamp), however close real time has come to it.
+// - Bounded in memory, not only in entries: issuers with keys are at most maxIssuers entries holding at
+//   most maxKeys keys (usable or skipped) in all, least recently used evicted first; issuers without keys
+//   yet (cold, failing, unreachable) are kept apart, at most maxIssuers of them, so they never evict an
+//   issuer that has keys. An entry that can no longer serve (keys older than maxAgeMs and staleMs, no
+//   failure or fetch to remember within the cooldown) is dropped when it is the least recently used at
+//   an insertion. A warm lookup does the same O(1) work as before (one Map get and re-insert).
 // - Thumbprints are per caller: an entry remembers the chains it was fetched over and every getKey
 //   checks the CALLER's fingerprints against both (discovery and JWKS host), so keys fetched under
 //   account A's fingerprints never vouch for account B's.
@@ -25,7 +36,7 @@ import { ApiError } from '../errors.ts'
 import { selectKey } from './discovery-jwks.ts'
 import { type DiscoveryFailureKind, type DiscoveryOptions, discoveryFailureOf, fetchIssuerKeys, type IssuerKeys } from './discovery.ts'
 import { chainsVouchFor, normaliseFingerprints } from './https-fetch-chain.ts'
-import { fromStoredJwksCopy, type StoredJwksCopy } from './jwks-cache-copy.ts'
+import { fromStoredJwksCopy, STORED_COPY_MAX_SKEW_MS, type StoredJwksCopy } from './jwks-cache-copy.ts'
 import type { JwsAlgorithm } from './jws-algorithms.ts'
 
 export const JWKS_CACHE_DEFAULTS = {
@@ -33,18 +44,24 @@ export const JWKS_CACHE_DEFAULTS = {
   cooldownMs: 30_000,
   staleMs: 60 * 60_000,
   maxIssuers: 1000,
+  /**
+   * Keys (usable or skipped) held by all issuers' entries together. Measured: 10 000 keys are ~25 MB
+   * resident as 2048-bit RSA keys, ~70-110 MB as 16384-bit ones with 256-character kids (the worst a
+   * JWKS may publish); without this bound, 1000 such issuers of 100 keys held ~790 MB.
+   */
+  maxKeys: 10_000,
   /** A stored copy is read at most this often per issuer on unknown kids (a table read each). */
   storedCopyCooldownMs: 1_000,
 } as const
 
-/** How far a stored copy's fetchedAt may be ahead of this container's clock (its writer's clock skew). */
-export const STORED_COPY_MAX_SKEW_MS = 60_000
+export { STORED_COPY_MAX_SKEW_MS }
 
 export interface JwksCacheOptions {
   maxAgeMs?: number
   cooldownMs?: number
   staleMs?: number
   maxIssuers?: number
+  maxKeys?: number
   storedCopyCooldownMs?: number
   /** Fetches an issuer's keys; fetchIssuerKeys with `fetchOptions` by default. */
   fetchKeys?: (issuer: string, fingerprints: readonly string[]) => Promise<IssuerKeys>
@@ -83,15 +100,19 @@ interface Failure {
 
 class Entry {
   keys: IssuerKeys | undefined
-  /** Cache-clock time of the fetch that produced `keys` (or the stored copy's fetchedAt). */
+  /** Keys (usable and skipped) of `keys`: what the entry counts against maxKeys. */
+  weight = 0
+  /** Cache-clock time of the fetch that produced `keys` (for a stored copy: its fetchedAt − STORED_COPY_MAX_SKEW_MS). */
   fetchedAt = Number.NEGATIVE_INFINITY
   appliedSeq = 0
   lastFetchStartedAt: number | undefined
   failure: Failure | undefined
   inflight: Promise<IssuerKeys> | undefined
   storedCopyCheckedAt: number | undefined
-  /** The (unclamped) fetchedAt of the last stored copy applied: no copy stamped at or before it applies again. */
+  /** The fetchedAt (stamp) of the last stored copy applied: no copy stamped at or before it applies again. */
   appliedCopyStamp = Number.NEGATIVE_INFINITY
+  /** The stamp of the last copy refused as stamped in the future: that copy never applies, even once real time reaches it. */
+  refusedFutureStamp: number | undefined
   storedCopyInflight: Promise<boolean> | undefined
   readonly stats: JwksCacheStats = { fetches: 0, fetchFailures: 0, storedCopyLoads: 0, storedCopiesApplied: 0, staleServed: 0 }
 }
@@ -122,12 +143,18 @@ export class JwksCache {
   readonly cooldownMs: number
   readonly staleMs: number
   readonly maxIssuers: number
+  readonly maxKeys: number
   readonly storedCopyCooldownMs: number
   private readonly fetchKeys: (issuer: string, fingerprints: readonly string[]) => Promise<IssuerKeys>
   private readonly loadStoredCopy: JwksCacheOptions['loadStoredCopy']
   private readonly now: () => number
-  // Map insertion order is recency: entryFor re-inserts on every use and evicts from the front.
-  private readonly entries = new Map<string, Entry>() // bound: maxIssuers entries (LRU), each ≤ 100 keys, fresh ≤ maxAgeMs
+  // Map insertion order is recency: entryFor re-inserts on every use; eviction takes the front.
+  // Issuers with keys: ≤ maxIssuers entries holding ≤ maxKeys keys in all (LRU), fresh ≤ maxAgeMs.
+  private readonly entries = new Map<string, Entry>() // bound: maxIssuers entries and maxKeys keys (LRU)
+  // Issuers without keys yet (cold, failing): moved to `entries` by their first keys.
+  private readonly pending = new Map<string, Entry>() // bound: maxIssuers entries (LRU), no keys
+  /** Sum of `weight` over `entries`. */
+  private totalKeys = 0
   private seq = 0
 
   constructor(options: JwksCacheOptions = {}) {
@@ -140,6 +167,7 @@ export class JwksCache {
     this.cooldownMs = positive('cooldownMs', options.cooldownMs, JWKS_CACHE_DEFAULTS.cooldownMs)
     this.staleMs = positive('staleMs', options.staleMs, JWKS_CACHE_DEFAULTS.staleMs)
     this.maxIssuers = Math.max(1, Math.floor(positive('maxIssuers', options.maxIssuers, JWKS_CACHE_DEFAULTS.maxIssuers)))
+    this.maxKeys = Math.max(1, Math.floor(positive('maxKeys', options.maxKeys, JWKS_CACHE_DEFAULTS.maxKeys)))
     this.storedCopyCooldownMs = positive('storedCopyCooldownMs', options.storedCopyCooldownMs, JWKS_CACHE_DEFAULTS.storedCopyCooldownMs)
     this.now = options.now ?? Date.now
     const fetchOptions = options.fetchOptions ?? {}
@@ -187,30 +215,102 @@ export class JwksCache {
 
   /** Counters for tests and benchmarks (zeros for an unknown or evicted issuer). */
   stats(issuer: string): JwksCacheStats {
-    const s = this.entries.get(issuer)?.stats
+    const s = (this.entries.get(issuer) ?? this.pending.get(issuer))?.stats
     return s ? { ...s } : { fetches: 0, fetchFailures: 0, storedCopyLoads: 0, storedCopiesApplied: 0, staleServed: 0 }
   }
 
-  /** Issuers currently cached, least recently used first. */
+  /** Issuers currently cached with keys, least recently used first. */
   issuers(): string[] {
     return [...this.entries.keys()]
+  }
+
+  /** Issuers currently cached without keys (cold or failing), least recently used first. */
+  issuersWithoutKeys(): string[] {
+    return [...this.pending.keys()]
+  }
+
+  /** Keys held by all entries (what maxKeys bounds). */
+  keyCount(): number {
+    return this.totalKeys
   }
 
   // --- internals ---
 
   private entryFor(issuer: string): Entry {
+    // The hot path: a warm issuer is one get and one re-insert (recency), nothing else.
     let entry = this.entries.get(issuer)
     if (entry !== undefined) {
       this.entries.delete(issuer)
-    } else {
-      entry = new Entry()
+      this.entries.set(issuer, entry)
+      return entry
     }
-    this.entries.set(issuer, entry)
-    while (this.entries.size > this.maxIssuers) {
-      const oldest = this.entries.keys().next().value as string
-      this.entries.delete(oldest)
+    entry = this.pending.get(issuer)
+    if (entry !== undefined) {
+      this.pending.delete(issuer)
+      this.pending.set(issuer, entry)
+      return entry
+    }
+    // A new issuer: first let go of what can no longer serve, then evict beyond the bound.
+    const now = this.now()
+    this.dropSpent(this.entries, now)
+    this.dropSpent(this.pending, now)
+    entry = new Entry()
+    this.pending.set(issuer, entry)
+    for (const oldest of this.pending.keys()) {
+      if (this.pending.size <= this.maxIssuers) break
+      this.pending.delete(oldest)
     }
     return entry
+  }
+
+  /**
+   * Installs keys (a fetch's or a stored copy's) in the entry, moves it among the issuers with keys,
+   * and evicts the least recently used of those beyond maxIssuers / maxKeys. An entry evicted while it
+   * was fetching serves its callers but is not cached again.
+   */
+  private install(issuer: string, entry: Entry, keys: IssuerKeys, fetchedAt: number): void {
+    entry.keys = keys
+    entry.fetchedAt = fetchedAt
+    const weight = keys.usable.length + keys.skipped.length
+    if (this.entries.get(issuer) === entry) {
+      this.totalKeys += weight - entry.weight
+    } else if (this.pending.get(issuer) === entry) {
+      this.pending.delete(issuer)
+      this.entries.set(issuer, entry)
+      this.totalKeys += weight
+    } else {
+      entry.weight = weight
+      return
+    }
+    entry.weight = weight
+    this.dropSpent(this.entries, this.now(), entry)
+    for (const [oldest, e] of this.entries) {
+      if (this.entries.size <= this.maxIssuers && this.totalKeys <= this.maxKeys) break
+      if (e === entry) continue // one JWKS larger than maxKeys alone still serves its issuer
+      this.entries.delete(oldest)
+      this.totalKeys -= e.weight
+    }
+  }
+
+  /** Drops the least recently used entries while they can no longer serve (amortised O(1): each entry is dropped once). */
+  private dropSpent(map: Map<string, Entry>, now: number, keep?: Entry): void {
+    for (const [issuer, e] of map) {
+      if (e === keep || !this.isSpent(e, now)) return
+      map.delete(issuer)
+      if (map === this.entries) this.totalKeys -= e.weight
+    }
+  }
+
+  /** Nothing left to serve or remember: keys too old even to serve stale, no fetch, failure or copy read within its cooldown. */
+  private isSpent(e: Entry, now: number): boolean {
+    return (
+      e.inflight === undefined &&
+      e.storedCopyInflight === undefined &&
+      (e.keys === undefined || now - e.fetchedAt >= Math.max(this.maxAgeMs, this.staleMs)) &&
+      (e.lastFetchStartedAt === undefined || now - e.lastFetchStartedAt >= this.cooldownMs) &&
+      (e.failure === undefined || now - e.failure.at >= this.cooldownMs) &&
+      (e.storedCopyCheckedAt === undefined || now - e.storedCopyCheckedAt >= this.storedCopyCooldownMs)
+    )
   }
 
   private mayFetch(entry: Entry): boolean {
@@ -266,9 +366,8 @@ export class JwksCache {
         const keys = await this.fetchKeys(issuer, fps)
         if (seq > entry.appliedSeq) {
           entry.appliedSeq = seq
-          entry.keys = keys
-          entry.fetchedAt = this.now()
           entry.failure = undefined
+          this.install(issuer, entry, keys, this.now())
         }
         return keys
       } catch (e) {
@@ -336,18 +435,27 @@ export class JwksCache {
     const keys = fromStoredJwksCopy(issuer, copy)
     if (typeof keys === 'string') return false
     const now = this.now()
-    // A copy stamped in the future (its writer's clock ahead) would look newer than any fetch until real
-    // time caught up, and be applied again at every unknown kid, bringing back keys the IdP has removed.
-    // Refused beyond STORED_COPY_MAX_SKEW_MS; within it, one copy applies once and stays fresh at most
-    // maxAgeMs from now.
-    if (keys.fetchedAt > now + STORED_COPY_MAX_SKEW_MS || keys.fetchedAt <= entry.appliedCopyStamp) return false
-    if (entry.keys !== undefined && keys.fetchedAt <= entry.fetchedAt) return false
+    const stamp = keys.fetchedAt
+    // The stamp is the writer's clock. A writer at most STORED_COPY_MAX_SKEW_MS ahead fetched the copy
+    // at stamp − skew or later, so the copy counts as fetched then: its keys are trusted at most maxAgeMs
+    // after the IdP served them, however late and by whichever container the copy is read. A copy
+    // stamped further ahead is refused, and that copy stays refused once real time reaches it (a writer
+    // with a right clock replaces it in the table meanwhile: jwks-copy-store.ts).
+    if (stamp > now + STORED_COPY_MAX_SKEW_MS) {
+      entry.refusedFutureStamp = stamp
+      return false
+    }
+    if (stamp === entry.refusedFutureStamp) return false
+    // Newer than what the entry holds, and each copy once. A copy stamped after this container's own
+    // fetch but less than the skew after it may be older than that fetch: still applied (a rotated key
+    // works at once), counted as fetched before it, so it brings back nothing for longer than maxAgeMs
+    // after the copy's fetch.
+    if (stamp <= entry.appliedCopyStamp || (entry.keys !== undefined && stamp <= entry.fetchedAt)) return false
     entry.appliedSeq = ++this.seq
-    entry.keys = keys
-    entry.appliedCopyStamp = keys.fetchedAt
-    entry.fetchedAt = Math.min(keys.fetchedAt, now)
-    if (entry.failure !== undefined && keys.fetchedAt > entry.failure.at) entry.failure = undefined
+    entry.appliedCopyStamp = stamp
+    if (entry.failure !== undefined && stamp - STORED_COPY_MAX_SKEW_MS > entry.failure.at) entry.failure = undefined
     entry.stats.storedCopiesApplied++
+    this.install(issuer, entry, keys, stamp - STORED_COPY_MAX_SKEW_MS)
     return true
   }
 

@@ -8,7 +8,9 @@
 // - Idempotent: a refresh is skipped when the stored copy was fetched at or after the trigger (the
 //   event's observedAt/time, a stream INSERT's creation time) or, for a stream MODIFY, when the copy
 //   vouches for the provider's fingerprints as they are now, so redeliveries and duplicate triggers
-//   cost a few reads; a copy never replaces a newer one (conditional write).
+//   cost a few reads; a copy never replaces a newer one (conditional write). A copy stamped more than
+//   STORED_COPY_MAX_SKEW_MS ahead of this function's clock is never current: it is fetched again and
+//   replaced (its writer's clock was ahead; token exchange refuses it).
 // - The fetch uses the union of the fingerprints of every provider (any account) registered for the
 //   issuer; the copy records the chains, and each exchange checks its OWN provider's fingerprints
 //   against them (jwks-cache.ts), so no account's thumbprints vouch for another's.
@@ -20,7 +22,7 @@
 import { type KeyRotationReason, parseKeyRotationEvent } from '../events/service-events.ts'
 import type { Logger } from '../log.ts'
 import { discoveryFailureOf, type DiscoveryOptions, fetchIssuerKeys, type IssuerKeys } from '../oidc/discovery.ts'
-import { fromStoredJwksCopy, toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
+import { fromStoredJwksCopy, STORED_COPY_MAX_SKEW_MS, toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
 import { chainsVouchFor } from '../oidc/https-fetch-chain.ts'
 import type { JwksCopyRecord, JwksCopyStore } from '../store/jwks-copy-store.ts'
 import { type DirectoryProvider, type ProviderDirectory, providerKeyOf } from '../store/provider-directory.ts'
@@ -113,7 +115,11 @@ export class KeyRefresher {
     const providers = [...(await this.deps.providerDirectory.byIssuer(issuer)), ...extra].filter((p) => p.issuerUrl === issuer)
     if (providers.length === 0) return { outcome: 'unknown-issuer' }
     const stored = await this.deps.jwksCopies.get(issuer)
-    if (stored !== undefined && isCurrent(issuer, stored, currentIf)) {
+    const now = this.now()
+    if (stored !== undefined && stored.fetchedAt > now + STORED_COPY_MAX_SKEW_MS) {
+      // Its writer's clock was ahead: token exchange refuses it, and put replaces it.
+      this.deps.logger.warn('JWKS copy stamped in the future: fetched again to replace it', { issuer, reason, fetchedAt: stored.fetchedAt, now })
+    } else if (stored !== undefined && isCurrent(issuer, stored, currentIf)) {
       this.deps.logger.debug('JWKS copy already current', { issuer, reason, fetchedAt: stored.fetchedAt, ...currentIf })
       return { outcome: 'current', fetchedAt: stored.fetchedAt }
     }

@@ -427,6 +427,165 @@ describe('JwksCache stored-copy seam (issue 5)', () => {
   })
 })
 
+describe('JwksCache stored copies from writers with skewed clocks', () => {
+  const HOUR = 3_600_000
+
+  it('never applies a copy it once refused as stamped in the future, even when real time comes within the skew of it', async () => {
+    // A writer whose clock is 1 h ahead stored k1 + k2; nothing replaced it. The IdP then removes k1.
+    const idp = fakeIdp([k1.jwk, k2.jwk])
+    const c = clock()
+    const table = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t + HOUR))
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => table })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256') // cold: the copy is refused, the IdP asked
+    expect(cache.stats(ISSUER)).toMatchObject({ fetches: 1, storedCopiesApplied: 0 })
+    idp.state.jwks = [k2.jwk]
+    // Warm traffic refreshes from the IdP every maxAge; k1 is unknown.
+    for (let m = 11; m < 60; m += 11) {
+      c.advance(11 * 60_000)
+      await cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')
+    }
+    // 59 min later the copy is within the skew of this clock. It still must not bring k1 back.
+    c.t = table.fetchedAt - STORED_COPY_MAX_SKEW_MS + 1_000
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs)
+    expect((await apiFailure(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(cache.stats(ISSUER).storedCopiesApplied).toBe(0)
+  })
+
+  it('counts a copy as fetched STORED_COPY_MAX_SKEW_MS before its stamp: a removed key serves no longer than maxAge after the copy\'s fetch', async () => {
+    // The IdP removed k1 just before this container's own fetch. A writer whose clock is 50 s ahead
+    // fetched 10 s before that (k1 still published) and stored its copy: stamped 40 s after the fetch.
+    const idp = fakeIdp([k2.jwk])
+    const c = clock()
+    let stored: ReturnType<typeof toStoredJwksCopy> | undefined
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')
+    const writerFetch = c.t - 10_000
+    stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], writerFetch + 50_000))
+    c.advance(2_000)
+    // Stamped after the own fetch, so taken (that is how a rotated key works at once). Any container
+    // reading the copy would trust k1 as long: what matters is for how long.
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    const cold = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
+    await expect(cold.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    expect(cold.stats(ISSUER)).toMatchObject({ fetches: 0, storedCopiesApplied: 1 })
+    // No longer than maxAge after the copy's stamp − skew, which is no later than its real fetch.
+    c.t = stored.fetchedAt - STORED_COPY_MAX_SKEW_MS + JWKS_CACHE_DEFAULTS.maxAgeMs
+    expect(c.t).toBeLessThanOrEqual(writerFetch + JWKS_CACHE_DEFAULTS.maxAgeMs)
+    for (const cache_ of [cache, cold]) {
+      expect((await apiFailure(cache_.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+      expect(cache_.stats(ISSUER).storedCopiesApplied).toBe(1)
+    }
+  })
+
+  it('still takes a copy stamped just after its own fetch at once (a rotation), without a fetch of its own', async () => {
+    const idp = fakeIdp([k1.jwk])
+    const c = clock()
+    let stored: ReturnType<typeof toStoredJwksCopy> | undefined
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
+    await cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    c.advance(3_000)
+    stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c.t))
+    await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256')).resolves.toBeDefined()
+    expect(cache.stats(ISSUER)).toMatchObject({ fetches: 1, storedCopiesApplied: 1 })
+    // A copy stamped at or before the own fetch is not newer: refused.
+    const c2 = clock()
+    const idp2 = fakeIdp([k1.jwk])
+    const cache2 = new JwksCache({ fetchKeys: idp2.fetchKeys, now: c2.now, loadStoredCopy: async () => stored2 })
+    let stored2: ReturnType<typeof toStoredJwksCopy> | undefined
+    await cache2.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')
+    stored2 = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], c2.t))
+    c2.advance(2_000)
+    expect((await apiFailure(cache2.getKey(ISSUER, [INTERMEDIATE], 'k2', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
+    expect(cache2.stats(ISSUER).storedCopiesApplied).toBe(0)
+  })
+})
+
+describe('JwksCache memory bounds', () => {
+  const issuer = (i: number) => `https://idp${i}.example`
+
+  it('bounds the keys held by all issuers together (maxKeys), evicting the least recently used issuers', async () => {
+    const weak = makeSigningKey('weak', { type: 'rsa', modulusLength: 1024 })
+    const idp = fakeIdp([k1.jwk, k2.jwk, weak.jwk]) // a skipped key counts too: it is held (its kid and reason)
+    const cache = new JwksCache({ fetchKeys: idp.fetchKeys, now: clock().now, maxKeys: 7 })
+    expect(JWKS_CACHE_DEFAULTS.maxKeys).toBe(10_000)
+    await cache.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256')
+    await cache.getKey(issuer(2), [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.keyCount()).toBe(6)
+    await cache.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256') // touch 1: 2 is the least recently used
+    await cache.getKey(issuer(3), [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.issuers()).toEqual([issuer(1), issuer(3)])
+    expect(cache.keyCount()).toBe(6)
+    // A refresh that changes the number of keys is accounted for.
+    const c = clock()
+    const small = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, maxKeys: 7 })
+    await small.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256')
+    expect(small.keyCount()).toBe(3)
+    idp.state.jwks = [k1.jwk]
+    c.advance(JWKS_CACHE_DEFAULTS.maxAgeMs)
+    await small.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256')
+    expect(small.keyCount()).toBe(1)
+    // One JWKS larger than the whole budget still serves its issuer (alone).
+    const tiny = new JwksCache({ fetchKeys: fakeIdp([k1.jwk, k2.jwk]).fetchKeys, now: clock().now, maxKeys: 1 })
+    await tiny.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256')
+    await tiny.getKey(issuer(2), [INTERMEDIATE], 'k2', 'RS256')
+    expect(tiny.issuers()).toEqual([issuer(2)])
+  })
+
+  it('keeps issuers without keys apart: unreachable issuers never evict one that has keys, nor its refetch budget', async () => {
+    const c = clock()
+    const victim = 'https://victim.example'
+    let fetches = 0
+    const good = fakeIdp([k1.jwk])
+    const fetchKeys = async (iss: string, fps: readonly string[]) => {
+      fetches++
+      if (iss === victim) return good.fetchKeys(iss, fps)
+      throw failureOf('unreachable')
+    }
+    const cache = new JwksCache({ fetchKeys, now: c.now, maxIssuers: 3 })
+    await cache.getKey(victim, [INTERMEDIATE], 'k1', 'RS256')
+    for (let i = 0; i < 20; i++) await apiFailure(cache.getKey(`https://nx-${i}.invalid`, [INTERMEDIATE], 'k1', 'RS256'))
+    expect(fetches).toBe(21)
+    expect(cache.issuers()).toEqual([victim])
+    expect(cache.issuersWithoutKeys()).toHaveLength(3)
+    // The victim's entry, with its cooldown: an unknown kid right after refetches nothing.
+    await apiFailure(cache.getKey(victim, [INTERMEDIATE], 'nope', 'RS256'))
+    expect(fetches).toBe(21)
+    expect(cache.stats(victim).fetches).toBe(1)
+  })
+
+  it('drops entries that can no longer serve: failed ones once the failure is forgotten, others once past the stale window', async () => {
+    const c = clock()
+    const good = fakeIdp([k1.jwk])
+    const fetchKeys = async (iss: string, fps: readonly string[]) => {
+      if (iss.includes('nx-')) throw failureOf('unreachable')
+      return good.fetchKeys(iss, fps)
+    }
+    const cache = new JwksCache({ fetchKeys, now: c.now })
+    await cache.getKey(issuer(1), [INTERMEDIATE], 'k1', 'RS256')
+    for (let i = 0; i < 5; i++) await apiFailure(cache.getKey(`https://nx-${i}.invalid`, [INTERMEDIATE], 'k1', 'RS256'))
+    expect(cache.issuersWithoutKeys()).toHaveLength(5)
+    // Within the cooldown the failures are still remembered (one IdP timeout per cooldown): kept.
+    c.advance(JWKS_CACHE_DEFAULTS.cooldownMs - 1)
+    await cache.getKey(issuer(2), [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.issuersWithoutKeys()).toHaveLength(5)
+    c.advance(1)
+    await cache.getKey(issuer(3), [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.issuersWithoutKeys()).toEqual([])
+    expect(cache.issuers()).toEqual([issuer(1), issuer(2), issuer(3)])
+    // Keys past both maxAge and the stale window serve nobody: dropped at the next insertion.
+    c.advance(JWKS_CACHE_DEFAULTS.staleMs - JWKS_CACHE_DEFAULTS.cooldownMs - 1)
+    await cache.getKey(issuer(3), [INTERMEDIATE], 'k1', 'RS256') // a refresh: issuer 1 can still serve stale
+    expect(cache.issuers()).toEqual([issuer(1), issuer(2), issuer(3)])
+    c.advance(1)
+    await cache.getKey(issuer(3), [INTERMEDIATE], 'k1', 'RS256') // a warm lookup does no housekeeping
+    expect(cache.issuers()).toEqual([issuer(1), issuer(2), issuer(3)])
+    await cache.getKey(issuer(4), [INTERMEDIATE], 'k1', 'RS256')
+    expect(cache.issuers()).toEqual([issuer(2), issuer(3), issuer(4)])
+    expect(cache.keyCount()).toBe(3)
+  })
+})
+
 describe('getJwksCache', () => {
   it('returns one module-scope instance until reset', () => {
     resetJwksCacheForTests()
