@@ -14,11 +14,14 @@
 //   address, non-https jwks_uri, issuer mismatch) never fall back to stale keys.
 // - An ordering counter: a fetch or seed applies only if it started after whatever is in the entry,
 //   so an older in-flight reload cannot overwrite a newer result (e.g. a seeded stored copy).
-// - A stored copy (the table's, written by other functions with their own clocks) counts as fetched
-//   STORED_COPY_MAX_SKEW_MS before its stamp, the earliest its writer can have fetched it if its clock
-//   is at most that far ahead: so keys from a copy, like keys from a fetch, are trusted at most maxAgeMs
-//   after the IdP served them. A copy stamped further ahead than that is refused, and refused again
-//   later (an entry remembers the stamp), however close real time has come to it.
+// - A stored copy (the table's, written by other functions with their own clocks) counts as fetched at
+//   its stamp or at its reading, whichever is earlier: with writer clocks at most STORED_COPY_MAX_SKEW_MS
+//   ahead, keys from a copy are trusted at most maxAgeMs + that skew after the IdP served them. (Counting
+//   it as fetched a whole skew before its stamp would close that gap but make every copy stale a skew
+//   early: a health check storing one every JWKS_MAX_AGE_SECONDS would leave each container fetching
+//   from the IdP for the last minute of every cycle, and a max age under the skew would never take one.)
+//   A copy stamped further ahead than the skew is refused, and refused again later (an entry remembers
+//   the stamp), however close real time has come to it.
 // - Bounded in memory, not only in entries: issuers with keys are at most maxIssuers entries holding at
 //   most maxKeys keys (usable or skipped) in all, least recently used evicted first; issuers without keys
 //   yet (cold, failing, unreachable) are kept apart, at most maxIssuers of them, so they never evict an
@@ -102,7 +105,7 @@ class Entry {
   keys: IssuerKeys | undefined
   /** Keys (usable and skipped) of `keys`: what the entry counts against maxKeys. */
   weight = 0
-  /** Cache-clock time of the fetch that produced `keys` (for a stored copy: its fetchedAt − STORED_COPY_MAX_SKEW_MS). */
+  /** Cache-clock time of the fetch that produced `keys` (for a stored copy: its stamp or its reading, the earlier). */
   fetchedAt = Number.NEGATIVE_INFINITY
   appliedSeq = 0
   lastFetchStartedAt: number | undefined
@@ -436,11 +439,11 @@ export class JwksCache {
     if (typeof keys === 'string') return false
     const now = this.now()
     const stamp = keys.fetchedAt
-    // The stamp is the writer's clock. A writer at most STORED_COPY_MAX_SKEW_MS ahead fetched the copy
-    // at stamp − skew or later, so the copy counts as fetched then: its keys are trusted at most maxAgeMs
-    // after the IdP served them, however late and by whichever container the copy is read. A copy
-    // stamped further ahead is refused, and that copy stays refused once real time reaches it (a writer
-    // with a right clock replaces it in the table meanwhile: jwks-copy-store.ts).
+    // The stamp is the writer's clock, at most STORED_COPY_MAX_SKEW_MS ahead of the fetch it records:
+    // counted from the stamp or from now, the earlier, its keys are trusted at most maxAgeMs + the skew
+    // after the IdP served them. A copy stamped further ahead is refused, and that copy stays refused
+    // once real time reaches it (a writer with a right clock replaces it in the table meanwhile:
+    // jwks-copy-store.ts).
     if (stamp > now + STORED_COPY_MAX_SKEW_MS) {
       entry.refusedFutureStamp = stamp
       return false
@@ -448,14 +451,13 @@ export class JwksCache {
     if (stamp === entry.refusedFutureStamp) return false
     // Newer than what the entry holds, and each copy once. A copy stamped after this container's own
     // fetch but less than the skew after it may be older than that fetch: still applied (a rotated key
-    // works at once), counted as fetched before it, so it brings back nothing for longer than maxAgeMs
-    // after the copy's fetch.
+    // works at once), so it may bring back a key for at most maxAgeMs + the skew after the copy's fetch.
     if (stamp <= entry.appliedCopyStamp || (entry.keys !== undefined && stamp <= entry.fetchedAt)) return false
     entry.appliedSeq = ++this.seq
     entry.appliedCopyStamp = stamp
-    if (entry.failure !== undefined && stamp - STORED_COPY_MAX_SKEW_MS > entry.failure.at) entry.failure = undefined
+    if (entry.failure !== undefined && stamp > entry.failure.at) entry.failure = undefined
     entry.stats.storedCopiesApplied++
-    this.install(issuer, entry, keys, stamp - STORED_COPY_MAX_SKEW_MS)
+    this.install(issuer, entry, keys, Math.min(stamp, now))
     return true
   }
 

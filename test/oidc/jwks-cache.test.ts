@@ -452,7 +452,7 @@ describe('JwksCache stored copies from writers with skewed clocks', () => {
     expect(cache.stats(ISSUER).storedCopiesApplied).toBe(0)
   })
 
-  it('counts a copy as fetched STORED_COPY_MAX_SKEW_MS before its stamp: a removed key serves no longer than maxAge after the copy\'s fetch', async () => {
+  it('counts a copy as fetched at its stamp or its reading, the earlier: a removed key serves no longer than maxAge + the skew after the copy\'s fetch', async () => {
     // The IdP removed k1 just before this container's own fetch. A writer whose clock is 50 s ahead
     // fetched 10 s before that (k1 still published) and stored its copy: stamped 40 s after the fetch.
     const idp = fakeIdp([k2.jwk])
@@ -463,15 +463,19 @@ describe('JwksCache stored copies from writers with skewed clocks', () => {
     const writerFetch = c.t - 10_000
     stored = toStoredJwksCopy(issuerKeys([k1.jwk, k2.jwk], writerFetch + 50_000))
     c.advance(2_000)
+    const readAt = c.t
     // Stamped after the own fetch, so taken (that is how a rotated key works at once). Any container
     // reading the copy would trust k1 as long: what matters is for how long.
     await expect(cache.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
     const cold = new JwksCache({ fetchKeys: idp.fetchKeys, now: c.now, loadStoredCopy: async () => stored })
     await expect(cold.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
     expect(cold.stats(ISSUER)).toMatchObject({ fetches: 0, storedCopiesApplied: 1 })
-    // No longer than maxAge after the copy's stamp − skew, which is no later than its real fetch.
-    c.t = stored.fetchedAt - STORED_COPY_MAX_SKEW_MS + JWKS_CACHE_DEFAULTS.maxAgeMs
-    expect(c.t).toBeLessThanOrEqual(writerFetch + JWKS_CACHE_DEFAULTS.maxAgeMs)
+    // Fresh until maxAge after min(stamp, reading): here the reading, 40 s before the stamp.
+    c.t = readAt + JWKS_CACHE_DEFAULTS.maxAgeMs - 1
+    await expect(cold.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256')).resolves.toBeDefined()
+    // No longer: at most maxAge + the skew after the copy's real fetch.
+    c.t = Math.min(stored.fetchedAt, readAt) + JWKS_CACHE_DEFAULTS.maxAgeMs
+    expect(c.t).toBeLessThanOrEqual(writerFetch + STORED_COPY_MAX_SKEW_MS + JWKS_CACHE_DEFAULTS.maxAgeMs)
     for (const cache_ of [cache, cold]) {
       expect((await apiFailure(cache_.getKey(ISSUER, [INTERMEDIATE], 'k1', 'RS256'))).code).toBe('AuthenticationFail.OIDCToken.InvalidSignature')
       expect(cache_.stats(ISSUER).storedCopiesApplied).toBe(1)
