@@ -45,6 +45,9 @@ export interface AuditSinkOptions {
   maxBuffered?: number
 }
 
+/** At most one warning per this many ms while records are dropped from the table copy. */
+const DROP_REPORT_MS = 60_000
+
 /** BatchWriteItem's limit: the table copy is written this many records at a time. */
 export const AUDIT_BATCH_SIZE = 25
 
@@ -56,6 +59,8 @@ export class AuditSink {
   /** Records handed to `chain` and not yet written (or given up on). */
   private queued = 0
   dropped = 0
+  /** When a drop was last reported (the first drop is, then at most one line per DROP_REPORT_MS). */
+  private dropReportedAt = Number.NEGATIVE_INFINITY
 
   constructor(private readonly opts: AuditSinkOptions) {}
 
@@ -77,8 +82,15 @@ export class AuditSink {
       reason: r.reason?.slice(0, MAX_AUDIT_REASON_LENGTH),
     })
     if (!this.opts.store) return
-    if (this.buffer.length + this.queued >= (this.opts.maxBuffered ?? 10_000)) {
+    const maxBuffered = this.opts.maxBuffered ?? 10_000
+    if (this.buffer.length + this.queued >= maxBuffered) {
       this.dropped++
+      // Said, not only counted: the operator learns that ListAuditEvents misses records (the log has them).
+      const now = Date.now()
+      if (now - this.dropReportedAt >= DROP_REPORT_MS) {
+        this.dropReportedAt = now
+        this.opts.logger.warn('audit table copy dropping records: the store is behind; the log lines stay complete', { dropped: this.dropped, maxBuffered })
+      }
       return
     }
     this.buffer.push(r)

@@ -33,6 +33,11 @@ export interface AppOptions<Deps> {
   /** Serve HTTPS (local mode with TLS_CERT_FILE/TLS_KEY_FILE). */
   https?: { cert: Buffer; key: Buffer }
   /**
+   * When listening (npm start): the time a request may take to arrive, head and body, before its
+   * connection is closed; default REQUEST_TIMEOUT_MS. Tests pass less.
+   */
+  requestTimeoutMs?: number
+  /**
    * Behind shared/http/lambda-adapter.ts (the Lambda functions): the raw query string arrives in
    * RAW_QUERY_HEADER, which the adapter sets on every event, not in the URL. Off (local server, tests),
    * that header is ignored like any other.
@@ -43,6 +48,9 @@ export interface AppOptions<Deps> {
 // The STS SDK sends the OIDC token (up to 20 000 characters) in the query string: the request line
 // must fit Node's header limit, raised from 16 KiB to this bound.
 export const MAX_HEADER_BYTES = 64 * 1024
+
+/** A request (head and body) must arrive within this when listening; a slow or absent body is cut off (408). */
+export const REQUEST_TIMEOUT_MS = 30_000
 
 const PRODUCT_HOSTS: Record<Product, string> = {
   Ims: 'ims.aliyuncs.com',
@@ -74,9 +82,19 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     productByVersion.set(def.version, def.product)
   }
 
+  // Fastify turns Node's request timeout off by default; with only the head timed, a client that sends
+  // a head promising a body and then nothing (or a byte now and then) held its connection for ever.
+  const requestTimeout = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS
+  const serverLimits = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    // Node refuses a head timeout longer than the request timeout, and checks both this often.
+    headersTimeout: Math.min(20_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(5_000, requestTimeout),
+  }
   const app = Fastify({
     logger: false,
-    ...(opts.https ? { https: { ...opts.https, maxHeaderSize: MAX_HEADER_BYTES } } : { http: { maxHeaderSize: MAX_HEADER_BYTES } }),
+    ...(opts.https ? { https: { ...opts.https, ...serverLimits } } : { http: serverLimits }),
+    requestTimeout,
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     return503OnClosing: true,
     // The raw query is parsed once, by parseRpcRequest (signatures need it as sent); Fastify's own

@@ -3,6 +3,8 @@
 // concurrent container enforces its own buckets, so the effective cluster-wide limit is the per-container
 // limit times the number of warm containers (documented in SECURITY.md).
 
+import { parseIpAddress } from '../policy/ip-address.ts'
+
 export interface RateLimit {
   /** Sustained requests per second. */
   ratePerSecond: number
@@ -24,8 +26,11 @@ export class RateLimiter {
     let b = this.buckets.get(key)
     if (b) {
       this.buckets.delete(key) // re-insert below: Map order is the LRU order
-      b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) / 1000) * ratePerSecond)
-      b.at = nowMs
+      // A wall clock stepped back (NTP) refills nothing and drains nothing: `at` never moves backwards.
+      if (nowMs > b.at) {
+        b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) / 1000) * ratePerSecond)
+        b.at = nowMs
+      }
     } else {
       if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string)
       b = { tokens: burst, at: nowMs }
@@ -41,4 +46,23 @@ export class RateLimiter {
   get size(): number {
     return this.buckets.size
   }
+}
+
+const IPV4_MAPPED = 0xffffn
+
+/**
+ * The bucket key of a source address: an IPv4 address as is; an IPv6 one by its /64, the block a
+ * single subscriber or host is given (RFC 6177), which it can rotate addresses within at will (each
+ * /128 its own bucket would make the per-source limit no limit); an IPv4-mapped IPv6 address as its
+ * IPv4 address. Anything unparseable as itself.
+ */
+export function sourceKey(ip: string): string {
+  if (!ip.includes(':')) return ip
+  const address = parseIpAddress(ip)
+  if (address === undefined) return ip
+  if (address >> 32n === IPV4_MAPPED) {
+    const v4 = Number(address & 0xffffffffn)
+    return `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`
+  }
+  return `${(address >> 64n).toString(16)}::/64`
 }

@@ -15,7 +15,7 @@ import { parseProviderArn, providerArn as toProviderArn } from '../validation/oi
 import { optionalString, type Params } from '../validation/params.ts'
 import { parseRoleArn, roleArn as toRoleArn, roleKeyOf } from '../validation/ram-rules.ts'
 import type { ExchangeConfig } from './exchange-config.ts'
-import type { RateLimiter } from '../limits/rate-limiter.ts'
+import { type RateLimiter, sourceKey } from '../limits/rate-limiter.ts'
 
 export const STS_VERSION = '2015-04-01'
 
@@ -88,11 +88,26 @@ function readExchangeParams(params: Params): ExchangeInput {
 
 const noSuchProvider = () => new ApiError('AuthenticationFail.NoPermission', 'No such OIDC Provider registered.')
 
-function enforceRateLimits(sts: StsRuntime, input: ExchangeInput, now: Date, sourceIp: string): void {
-  // Before any table read or IdP call: a flood costs neither. Source first, so one noisy address
-  // cannot spend a provider's budget.
-  const wait = sts.limits.perSource.take(sourceIp, now.getTime()) || sts.limits.perProvider.take(input.providerArn, now.getTime())
-  if (wait > 0) throw new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfterMs: wait })
+const throttled = (wait: number) => new ApiError('Throttling.User', 'Request was denied due to user flow control.', { retryAfterMs: wait })
+
+/**
+ * Per source (an IPv6 address by its /64: sourceKey), before any table read or IdP call: a flood from
+ * one place costs neither.
+ */
+function enforceSourceLimit(sts: StsRuntime, now: Date, sourceIp: string): void {
+  const wait = sts.limits.perSource.take(sourceKey(sourceIp), now.getTime())
+  if (wait > 0) throw throttled(wait)
+}
+
+/**
+ * Per OIDC provider, once the token's signature has verified: the provider ARN is public, so a budget
+ * spent by any token at all would let anyone lock a provider's callers out with garbage (spec §1.4 puts
+ * the rate limit last, too). Unverified tokens cost the source limit above, the cached configuration
+ * and the JWKS cache's refetch cooldown.
+ */
+function enforceProviderLimit(sts: StsRuntime, providerArn: string, now: Date): void {
+  const wait = sts.limits.perProvider.take(providerArn, now.getTime())
+  if (wait > 0) throw throttled(wait)
 }
 
 /**
@@ -146,7 +161,7 @@ function recordFailure(sts: StsRuntime, request: RequestInfo, facts: ExchangeFac
 }
 
 async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, sourceIp: string, facts: ExchangeFacts) {
-  enforceRateLimits(sts, input, now, sourceIp)
+  enforceSourceLimit(sts, now, sourceIp)
   const { provider: p, role: r } = input
   // The provider must be registered in the role's account: nothing crosses accounts.
   if (p.accountId !== r.accountId) throw noSuchProvider()
@@ -160,6 +175,7 @@ async function exchange(input: ExchangeInput, sts: StsRuntime, now: Date, source
   )
   facts.sub = claims.sub
   if (typeof claims.jti === 'string') facts.jti = claims.jti
+  enforceProviderLimit(sts, input.providerArn, now)
 
   // The role is read only for a verified token: a flood of bad tokens naming made-up roles costs no
   // table read (overlapping the two would save one round trip on a cold exchange, not worth that).
