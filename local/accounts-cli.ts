@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../shared/config.ts'
 import { OIDC_STS_VERSION, type RootCredentials } from '../shared/services/accounts.ts'
 import { signRpcRequest, type SigningCredentials } from '../shared/signing/sign-request.ts'
 import { rootCredentialsPath } from './root-credentials.ts'
+import { reachHint } from './reach-hint.ts'
 
 const USAGE = `usage: npm run -s accounts -- create [--account-id <16 digits>]
        npm run -s accounts -- --help
@@ -173,7 +174,8 @@ function describeFetchFailure(e: unknown, where: string): string {
     return `cannot reach oidc-sts at ${where} (connection refused): is it running (npm start)? Set OIDC_STS_ENDPOINT, or HOST and PORT, to reach another address`
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the host of ${where} (${code})`
-  return `cannot reach oidc-sts at ${where}: ${code ?? err.cause?.message ?? String(e)}`
+  const hint = reachHint(code, new URL(where).origin)
+  return `cannot reach oidc-sts at ${where}: ${code ?? err.cause?.message ?? String(e)}${hint ? `\n${hint}` : ''}`
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -17,6 +17,7 @@ import { signRpcRequest, type SigningCredentials } from '../shared/signing/sign-
 import { formatUtc } from '../shared/time.ts'
 import { ensureDemoCa, startDemoIdp, type DemoCa } from './demo-idp.ts'
 import { rootCredentialsPath } from './root-credentials.ts'
+import { fetchFailureCode, reachHint } from './reach-hint.ts'
 
 const IMS = '2019-08-15'
 const RAM = '2015-05-01'
@@ -104,8 +105,8 @@ async function send(url: URL, init: RequestInit, what: string): Promise<{ status
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
   } catch (e) {
-    const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name
-    throw new DemoError(`${what}: cannot reach oidc-sts at ${url.origin} (${code})`)
+    const code = fetchFailureCode(e)
+    throw new DemoError(`${what}: cannot reach oidc-sts at ${url.origin} (${code})`, reachHint(code, url.origin))
   }
   const text = await res.text()
   try {
@@ -166,8 +167,9 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   out(indent('and allow an issuer on 127.0.0.1 (ALLOW_PRIVATE_ISSUERS=true; keep it off in production).'))
   const startHint = `Start the server in another terminal with:\n\n  ${startCommand(ca, env, endpoint)}\n\nthen run \`npm run demo\` again.`
 
+  // Nothing listening: start it. Something listening otherwise (HTTPS, an untrusted certificate): say that instead.
   const health = await send(new URL('/health', endpoint), {}, 'GET /health').catch((e: unknown) => {
-    throw new DemoError((e as Error).message, startHint)
+    throw new DemoError((e as Error).message, (e as DemoError).hint ?? startHint)
   })
   if (health.status !== 200) throw new DemoError(`GET /health answered HTTP ${health.status}`)
   const target: Target = { endpoint, dataDir, operator: resolveOperator(env, dataDir, startHint) }
@@ -181,9 +183,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
 
     step('Compute its thumbprint: SHA-1 of the last certificate it sends (here the demo CA)')
     out(indent(`thumbprint: ${ca.thumbprint}`))
-    out(indent('For a real IdP, with openssl (see README, "Thumbprint"):'))
-    out(indent(`  echo | openssl s_client -showcerts -connect ${new URL(idp.issuer).host} 2>/dev/null | awk '/BEGIN CERT/{n++} {print > ("c" n ".pem")}'`))
-    out(indent('  openssl x509 -in "$(ls c[0-9]*.pem | sort -V | tail -1)" -noout -fingerprint -sha1 | cut -d= -f2 | tr -d : | tr A-F a-f'))
+    out(indent('For a real IdP, with openssl: README, "Walkthrough", step 3 ("Compute the thumbprint").'))
 
     step(`Remove what earlier demo runs left (${PREFIX}*)`)
     await removeEarlierRuns(target)

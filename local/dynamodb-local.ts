@@ -84,6 +84,9 @@ export async function startDynamoDbLocal(opts: { dataDir?: string; inMemory?: bo
   const child = spawn('sh', ['-c', guard, 'dynamodb-local', ...javaArgs], {
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: dir,
+    // Its own process group: a terminal's Ctrl-C reaches npm start, which flushes what waits for the
+    // table and then stops this guard, not Java directly (which raced the last audit write).
+    detached: true,
   })
   child.stdout?.on('data', (b: Buffer) => opts.log?.(b.toString()))
   child.stderr?.on('data', (b: Buffer) => opts.log?.(b.toString()))

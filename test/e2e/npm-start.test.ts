@@ -2,6 +2,7 @@
 // driven over HTTP, stopped with SIGTERM, started again; and its two alternative set-ups (credentials
 // from the environment, an existing DynamoDB endpoint) and its one-line failure without Java.
 
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -100,6 +101,48 @@ describe('npm start with the embedded DynamoDB Local (run in order: the second t
     expect(finished.code).toBe(0)
     expect(finished.stderr).toContain('SIGTERM received')
     expect(processesMentioning(dataDir)).toEqual([])
+  }, SLOW_TEST_MS)
+
+  it('run through npm, stops with its server and Java on a SIGTERM to npm itself (a supervisor\'s or `docker stop`\'s)', async () => {
+    const dir = freshDataDir('via-npm')
+    const child = new Child('npm', ['start', '--silent'], testEnv({ DATA_DIR: dir, PORT: '0' }))
+    children.add(child)
+    await child.waitForStderr(/operator account [^\n]*\n/, START_BOUND_MS)
+    // Positive control: npm's child runs the server, whose JVM names DATA_DIR.
+    expect(processesMentioning(dir).filter(isJava)).toHaveLength(1)
+    const finished = await stopWithSigterm(child)
+    expect(finished.signal === 'SIGTERM' || finished.code !== null).toBe(true)
+    // npm hands the signal on (the script execs node: no shell in between to swallow it): the server
+    // stops itself and its Java, leaving nothing that names DATA_DIR.
+    const deadline = Date.now() + STOP_BOUND_MS
+    while (processesMentioning(dir).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    expect(processesMentioning(dir)).toEqual([])
+  }, SLOW_TEST_MS)
+
+  it('on a terminal\'s Ctrl-C (SIGINT to its whole process group) writes what waits for the table before its Java stops', async () => {
+    const dir = freshDataDir('ctrl-c')
+    // A process group of its own, as a shell gives a foreground job: the SIGINT below reaches every member.
+    const server = spawn(process.execPath, START_ARGS, { cwd: process.cwd(), env: testEnv({ DATA_DIR: dir, PORT: '0' }), detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    server.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const exited = new Promise<number | null>((r) => server.once('close', (code) => r(code)))
+    try {
+      const deadline = Date.now() + START_BOUND_MS
+      while (!/operator account /.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+      const endpoint = /listening on (https?:\/\/\S+\/)/.exec(out)?.[1]
+      expect(endpoint, out).toBeDefined()
+      // A refused exchange: its audit record waits (≤ 1 s) for the table copy when the signal comes.
+      const refused = await fetch(`${endpoint}?Action=AssumeRoleWithOIDC&Version=2015-04-01&Format=JSON&OIDCProviderArn=acs:ram::1234567890123456:oidc-provider/x&RoleArn=acs:ram::1234567890123456:role/r&RoleSessionName=ctrl-c&OIDCToken=a.b.c`, { method: 'POST' })
+      expect(refused.status).toBe(401)
+      process.kill(-server.pid!, 'SIGINT')
+      expect(await exited).toBe(0)
+      expect(out).toContain('SIGINT received')
+      expect(out).not.toContain('audit table write failed')
+      expect(processesMentioning(dir)).toEqual([])
+    } finally {
+      if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL')
+    }
   }, SLOW_TEST_MS)
 
   it('started again on the same DATA_DIR, keeps the provider and the same root credentials', async () => {
