@@ -149,16 +149,11 @@ export function tokenKeysPath(dataDir: string): string {
 }
 
 /**
- * Local mode: the ring from `tokenKeys` (the TOKEN_KEYS setting) when given, else from
- * DATA_DIR/token-keys.json, else a key generated once and written there with mode 0600 (`{"TOKEN_KEYS":
- * "<kid>:<key>"}`, the same spelling, so it can be moved into the environment as is).
+ * Local mode without TOKEN_KEYS: the ring from DATA_DIR/token-keys.json, else a key generated once and
+ * written there with mode 0600 (`{"TOKEN_KEYS": "<kid>:<key>"}`, the same spelling, so it can be moved
+ * into the environment as is).
  */
-export function loadOrCreateTokenKeys(
-  dataDir: string,
-  tokenKeys?: string,
-  now: Date = new Date(),
-): { ring: TokenKeyRing; source: 'env' | 'file' | 'generated'; path?: string } {
-  if (tokenKeys !== undefined && tokenKeys !== '') return { ring: parseTokenKeys(tokenKeys), source: 'env' }
+export function loadOrCreateTokenKeys(dataDir: string, now: Date = new Date()): { ring: TokenKeyRing; source: 'file' | 'generated'; path: string } {
   const path = tokenKeysPath(dataDir)
   if (!existsSync(path)) {
     const value = formatTokenKeys([generateTokenKey(now)])

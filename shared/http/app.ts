@@ -49,7 +49,7 @@ export interface AppOptions<Deps> {
 // must fit Node's header limit, raised from 16 KiB to this bound.
 export const MAX_HEADER_BYTES = 64 * 1024
 
-/** A request (head and body) must arrive within this when listening; a slow or absent body is cut off (408). */
+/** A request (head and body) must arrive within this when listening; a slow or absent body's connection is closed, unanswered. */
 export const REQUEST_TIMEOUT_MS = 30_000
 
 const PRODUCT_HOSTS: Record<Product, string> = {
@@ -107,9 +107,6 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     // Request ids are ours (Alibaba format: upper-case UUID), not Fastify's counters.
     genReqId: () => randomUUID().toUpperCase(),
-    // Errors the router raises before any route, hook or error handler runs (a malformed percent-encoding
-    // in the PATH, e.g. `/%`): answered in the error envelope too. Fastify's own answer is another JSON
-    // shape naming its internal code (FST_ERR_BAD_URL) and echoing the whole URL, query string included.
     // No HEAD twin of the RPC route: a HEAD would run the action (an exchange minting credentials, audited
     // as a success) and drop its answer. HEAD is answered like any method the service does not serve.
     exposeHeadRoutes: false,
@@ -133,6 +130,9 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
       }
       socket.destroy(error)
     },
+    // Errors the router raises before any route, hook or error handler runs (a malformed percent-encoding
+    // in the PATH, e.g. `/%`): answered in the error envelope too. Fastify's own answer is another JSON
+    // shape naming its internal code (FST_ERR_BAD_URL) and echoing the whole URL, query string included.
     frameworkErrors: (_error, req, reply) => {
       sendError(req, reply, new ApiError('InvalidParameter.Format', 'The request path contains a malformed percent-encoding.'), 'OidcSts')
     },
@@ -183,8 +183,9 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     let ran = false
     try {
       // Node keeps the first of repeated Content-Type headers, API Gateway joins them (which Fastify
-      // refuses): refused here as well, so that the local server and Lambda read a request alike.
-      if (repeatsContentType(req.raw.rawHeaders)) throw new ApiError('InvalidParameter.Format', 'The header content-type is given more than once.')
+      // refuses): refused here as well, so that the local server and Lambda read a request alike. Behind
+      // the adapter there is one value per name already: nothing to look at on the hot path.
+      if (!queryFromAdapter && repeatsContentType(req.raw.rawHeaders)) throw new ApiError('InvalidParameter.Format', 'The header content-type is given more than once.')
       const rawQuery = queryFromAdapter ? req.headers[RAW_QUERY_HEADER] : undefined
       rpcReq = parseRpcRequest({
         method: req.method,

@@ -57,8 +57,6 @@ export const JWKS_CACHE_DEFAULTS = {
   storedCopyCooldownMs: 1_000,
 } as const
 
-export { STORED_COPY_MAX_SKEW_MS }
-
 export interface JwksCacheOptions {
   maxAgeMs?: number
   cooldownMs?: number

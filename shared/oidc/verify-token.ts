@@ -212,7 +212,7 @@ export async function verifyOidcToken(token: string, policy: TokenPolicy, lookup
   const iat = numericDate(payload, 'iat')
   const nbf = numericDate(payload, 'nbf')
   if (exp === undefined) throw invalid(`${UNRECOGNISED}: the claim exp is required.`)
-  // Past the last instant a Date can hold, exp could not be shown as the response's ExpirationTime.
+  // Past 9999-12-31T23:59:59Z, exp could not be spelled as the response's ExpirationTime (YYYY-MM-DDThh:mm:ssZ).
   if (exp > MAX_NUMERIC_DATE) throw invalid(`${UNRECOGNISED}: the claim exp ${exp} is beyond the latest representable time (${MAX_NUMERIC_DATE} seconds since 1970, 9999-12-31T23:59:59Z).`)
   if (iat === undefined) throw invalid(`${UNRECOGNISED}: the claim iat is required (the OIDC provider's IssuanceLimitTime is checked against it).`)
   const nowMs = policy.now.getTime()

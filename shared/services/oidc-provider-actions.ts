@@ -58,7 +58,7 @@ const providerName = (params: Params) => requiredString(params, 'OIDCProviderNam
  * conditioned on it refuses (403 rather than the 404 the root key gets) and a negated Deny applies.
  * ListOIDCProviders names no provider and carries no issuer either.
  */
-export const OIDC_ISSUER_URL_KEY = 'ram:OidcIssuerUrl'
+const OIDC_ISSUER_URL_KEY = 'ram:OidcIssuerUrl'
 
 const onProvider = (action: string) => <I extends { name: string }>(input: I, caller: { accountId: string }, deps: ProviderDeps): Permission => ({
   action: `ram:${action}`,

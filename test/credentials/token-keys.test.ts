@@ -131,14 +131,6 @@ describe('loadOrCreateTokenKeys (local mode)', () => {
     expect(parseTokenKeys(file.TOKEN_KEYS).current.kid).toBe(first.ring.current.kid)
   })
 
-  it('prefers TOKEN_KEYS when given, writing nothing', () => {
-    const dataDir = dir()
-    const result = loadOrCreateTokenKeys(dataDir, `k1:${KEY_A}`)
-    expect(result.source).toBe('env')
-    expect(result.ring.current.kid).toBe('k1')
-    expect(() => statSync(tokenKeysPath(dataDir))).toThrow()
-  })
-
   it('refuses a damaged key file without echoing its content', () => {
     const dataDir = dir()
     writeFileSync(tokenKeysPath(dataDir), `{"TOKEN_KEYS": "k1:${KEY_A}`)
