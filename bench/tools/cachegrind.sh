@@ -19,7 +19,10 @@ run() {
   valgrind --tool=cachegrind --cache-sim=yes --smc-check=all-non-file --cachegrind-out-file="$out/cg.$1" \
     node --expose-gc --single-threaded --import tsx bench/tools/warm-invocations.ts "$kind" "$1" >/dev/null 2>"$out/err.$1"
 }
-run "$n1" & run "$n2" & wait
+run "$n1" & p1=$!; run "$n2" & p2=$!
+# A run that fails (a missing dependency, a thrown error) must not be read as zero instructions.
+wait "$p1" || { cat "$out/err.$n1" >&2; exit 1; }
+wait "$p2" || { cat "$out/err.$n2" >&2; exit 1; }
 cg_diff "$out/cg.$n1" "$out/cg.$n2" > "$out/diff" 2>/dev/null
 # Per-function lines: "fn=<name>" then "<line> Ir I1mr ILmr Dr D1mr DLmr Dw D1mw DLmw". Totals, and the
 # same without V8's optimising compiler and garbage collector ("mutator"): where tier-up compiles and
