@@ -2,13 +2,12 @@
 // No Lambda imports: the Lambda entry points wrap it with @fastify/aws-lambda, the local runner
 // listens with it, tests use app.inject() and real HTTP.
 
-import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { ApiError } from '../errors.ts'
 import { describeCause, type Logger } from '../log.ts'
 import { type ActionDefinition, type Caller, JsonMembers, type Permission, type Product, type RequestInfo } from './action.ts'
-import { errorEnvelope, toApiError } from './error-reply.ts'
+import { errorReply, newRequestId, PRODUCT_HOSTS, toApiError } from './error-reply.ts'
 import { isFormBody, parseRpcRequest, RAW_QUERY_HEADER, type RpcRequest } from './rpc-request.ts'
 
 export type Authenticate = (req: RpcRequest, now: Date) => Promise<Caller>
@@ -51,13 +50,6 @@ export const MAX_HEADER_BYTES = 64 * 1024
 
 /** A request (head and body) must arrive within this when listening; a slow or absent body's connection is closed, unanswered. */
 export const REQUEST_TIMEOUT_MS = 30_000
-
-const PRODUCT_HOSTS: Record<Product, string> = {
-  Ims: 'ims.aliyuncs.com',
-  Ram: 'ram.aliyuncs.com',
-  Sts: 'sts.aliyuncs.com',
-  OidcSts: 'oidc-sts',
-}
 
 const INVALID_ACTION = () => new ApiError('InvalidParameter', 'The specified parameter "Action or Version" is not valid.')
 
@@ -106,7 +98,7 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
     // Lambda cold start (BENCHMARKS.md). A route that adds a schema fails loudly at ready().
     schemaController: { compilersFactory: { buildValidator: noSchemaCompiler, buildSerializer: noSchemaCompiler } },
     // Request ids are ours (Alibaba format: upper-case UUID), not Fastify's counters.
-    genReqId: () => randomUUID().toUpperCase(),
+    genReqId: newRequestId,
     // No HEAD twin of the RPC route: a HEAD would run the action (an exchange minting credentials, audited
     // as a success) and drop its answer. HEAD is answered like any method the service does not serve.
     exposeHeadRoutes: false,
@@ -120,13 +112,12 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
         const err = error.code === 'HPE_HEADER_OVERFLOW'
           ? new ApiError('Request.HeadersTooLarge', `The request line and headers are larger than ${MAX_HEADER_BYTES} bytes.`)
           : new ApiError('InvalidParameter.Format', 'The request could not be read as HTTP.')
-        const requestId = randomUUID().toUpperCase()
+        const requestId = newRequestId()
         opts.logger.info('request rejected', { requestId, status: err.status, code: err.code })
-        const body = JSON.stringify(errorEnvelope(err, requestId, PRODUCT_HOSTS.OidcSts, 'OidcSts'))
-        socket.write(
-          `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nx-acs-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-        )
+        const answer = errorReply(err, requestId, PRODUCT_HOSTS.OidcSts, 'OidcSts')
+        let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\n`
+        for (const [name, value] of Object.entries(answer.headers)) head += `${name}: ${value}\r\n`
+        socket.write(`${head}Content-Length: ${Buffer.byteLength(answer.body)}\r\nConnection: close\r\n\r\n${answer.body}`)
       }
       socket.destroy(error)
     },
@@ -143,14 +134,8 @@ export function buildApp<Deps>(opts: AppOptions<Deps>): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
 
   const sendError = (req: FastifyRequest, reply: FastifyReply, err: ApiError, product: Product) => {
-    // Milliseconds: the official SDKs (@alicloud/openapi-core's getThrottlingTimeLeft, then the retry
-    // policy's sleep) read the header as the delay in ms.
-    if (err.retryAfterMs !== undefined) reply.header('x-acs-retry-after', String(err.retryAfterMs))
-    return reply
-      .code(err.status)
-      .header('content-type', 'application/json; charset=utf-8')
-      .header('x-acs-request-id', req.id)
-      .send(JSON.stringify(errorEnvelope(err, req.id, requestHost(req, product), product)))
+    const answer = errorReply(err, req.id, requestHost(req, product), product)
+    return reply.code(answer.status).headers(answer.headers).send(answer.body)
   }
 
   app.get('/health', async (_req, reply) => reply.send({ status: 'ok' }))

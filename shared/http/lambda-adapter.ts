@@ -6,11 +6,10 @@
 // URL and re-serialises it (percent-encoding on the way), a pass over an OIDC token of up to 20 000
 // characters that nothing needs (~16 000 instructions per exchange under cachegrind, BENCHMARKS.md).
 
-import { randomUUID } from 'node:crypto'
 import awsLambdaFastify from '@fastify/aws-lambda'
 import type { FastifyInstance, InjectOptions, LightMyRequestCallback } from 'fastify'
 import { createLogger, describeCause, type Logger } from '../log.ts'
-import { errorEnvelope, toApiError } from './error-reply.ts'
+import { errorReply, newRequestId, PRODUCT_HOSTS, toApiError } from './error-reply.ts'
 import { RAW_QUERY_HEADER } from './rpc-request.ts'
 
 export { RAW_QUERY_HEADER }
@@ -105,11 +104,11 @@ export function createLambdaHandler(app: FastifyInstance, logger: Logger = creat
  */
 function answerFailures(app: FastifyInstance, logger: Logger): FastifyInstance {
   const failed = (e: unknown) => {
-    const requestId = randomUUID().toUpperCase()
+    const requestId = newRequestId()
     logger.error('request failed before the app answered', { requestId, cause: describeCause(e) })
-    const body = JSON.stringify(errorEnvelope(toApiError(e), requestId, 'oidc-sts', 'OidcSts'))
+    const answer = errorReply(toApiError(e), requestId, PRODUCT_HOSTS.OidcSts, 'OidcSts')
     // The members of light-my-request's response that @fastify/aws-lambda reads.
-    return { statusCode: 500, headers: { 'content-type': 'application/json; charset=utf-8', 'x-acs-request-id': requestId }, payload: body, rawPayload: Buffer.from(body, 'utf8') }
+    return { statusCode: answer.status, headers: answer.headers, payload: answer.body, rawPayload: Buffer.from(answer.body, 'utf8') }
   }
   const inject = (opts: InjectOptions, done: LightMyRequestCallback) => {
     try {
