@@ -4,7 +4,7 @@
 import { actionsWith, callerAccount, type ActionDefinition } from '../http/action.ts'
 import type { AuditStore } from '../store/audit-store.ts'
 import { formatUtc } from '../time.ts'
-import { decodeMarker, encodeMarker, optionalInteger, optionalString } from '../validation/params.ts'
+import { decodeMarker, encodeMarker, invalidMarker, optionalInteger, optionalString } from '../validation/params.ts'
 import { ApiError } from '../errors.ts'
 import { OIDC_STS_VERSION } from './accounts.ts'
 
@@ -34,7 +34,7 @@ const listAuditEvents = define({
     // midnight UTC, continues that day instead of starting the next one past its end.
     const marker = decodeMarker(params)
     if (marker !== undefined && !isAuditMarker(marker)) {
-      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
+      throw invalidMarker()
     }
     if (marker !== undefined && date !== undefined && marker.d !== date) {
       throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" pages through another day than "Date".')

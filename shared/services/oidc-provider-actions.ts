@@ -18,6 +18,7 @@ import {
 import {
   decodeMarker,
   encodeMarker,
+  markerName,
   optionalInteger,
   optionalList,
   optionalString,
@@ -63,8 +64,26 @@ const OIDC_ISSUER_URL_KEY = 'ram:OidcIssuerUrl'
 const onProvider = (action: string) => <I extends { name: string }>(input: I, caller: { accountId: string }, deps: ProviderDeps): Permission => ({
   action: `ram:${action}`,
   resource: providerArn(caller.accountId, input.name),
-  context: { [OIDC_ISSUER_URL_KEY]: async () => (await deps.providers.get(caller.accountId, input.name))?.issuerUrl },
+  context: { [OIDC_ISSUER_URL_KEY]: async () => (await storedProvider(input, caller.accountId, deps))?.issuerUrl },
 })
+
+/**
+ * The stored provider a request names, read at most once per request: GetOIDCProvider then answers
+ * with the provider its ram:OidcIssuerUrl was read from rather than reading it again. Keyed by the
+ * request's parsed input, the one object the dispatcher hands both to permission() and to run() and
+ * made afresh by parse() for every request: nothing is reused across requests (a management read must
+ * see the latest write), and a WeakMap forgets the read with the request.
+ */
+const providerReads = new WeakMap<{ name: string }, Promise<OidcProviderRecord | undefined>>()
+
+function storedProvider(input: { name: string }, accountId: string, deps: ProviderDeps): Promise<OidcProviderRecord | undefined> {
+  let read = providerReads.get(input)
+  if (read === undefined) {
+    read = deps.providers.get(accountId, input.name)
+    providerReads.set(input, read)
+  }
+  return read
+}
 
 function clientIdList(params: Params, name: string): string[] | undefined {
   const list = optionalList(params, name, (v) => checkClientId(name, v))
@@ -125,7 +144,7 @@ const getOidcProvider = defineAction({
   parse: (params) => ({ name: providerName(params) }),
   permission: onProvider('GetOIDCProvider'),
   async run(input, { caller, deps }) {
-    const record = await deps.providers.get(callerAccount(caller), input.name)
+    const record = await storedProvider(input, callerAccount(caller), deps)
     if (!record) throw new ApiError('EntityNotExist.OIDCProvider', `The OIDC provider "${input.name}" does not exist.`)
     return { OIDCProvider: toOidcProviderView(record) }
   },
@@ -136,15 +155,11 @@ const listOidcProviders = defineAction({
   version: IMS_VERSION,
   name: 'ListOIDCProviders',
   parse: (params) => {
-    const marker = decodeMarker(params)
-    // Markers carry the name of the last provider returned, a sort key: bounded as names are, since
-    // DynamoDB may refuse a longer key (a ValidationException, a 500) where this answers 400.
-    if (marker !== undefined && (typeof marker.n !== 'string' || marker.n.length > PROVIDER_NAME_RULE.max || !PROVIDER_NAME_RULE.pattern!.test(marker.n))) {
-      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
-    }
+    // Markers carry the name of the last provider returned.
+    const after = markerName(decodeMarker(params), PROVIDER_NAME_RULE)
     return {
       maxItems: optionalInteger(params, 'MaxItems', PROVIDER_LIMITS.listMaxItems.min, PROVIDER_LIMITS.listMaxItems.max) ?? PROVIDER_LIMITS.listMaxItems.default,
-      after: marker?.n,
+      after,
     }
   },
   permission: (_input, caller) => ({ action: 'ram:ListOIDCProviders', resource: providerArn(caller.accountId, '*') }),

@@ -16,7 +16,7 @@ import type { ProviderHealthRecord, HealthStore } from '../store/health-store.ts
 import type { OidcProviderRecord, OidcProviderStore } from '../store/oidc-provider-store.ts'
 import { formatUtc } from '../time.ts'
 import { PROVIDER_LIMITS, PROVIDER_NAME_RULE, providerArn } from '../validation/oidc-provider-rules.ts'
-import { decodeMarker, encodeMarker, optionalInteger, optionalString, requiredString } from '../validation/params.ts'
+import { decodeMarker, encodeMarker, markerName, optionalInteger, optionalString, requiredString } from '../validation/params.ts'
 import { OIDC_STS_VERSION } from './accounts.ts'
 import { evaluateProviderHealth, type HostObservation } from './health-evaluate.ts'
 
@@ -89,17 +89,15 @@ const listOidcProviderHealth = define({
   version: OIDC_STS_VERSION,
   name: 'ListOIDCProviderHealth',
   parse: (params) => {
-    const marker = decodeMarker(params)
-    if (marker !== undefined && (typeof marker.n !== 'string' || !PROVIDER_NAME_RULE.pattern!.test(marker.n))) {
-      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
-    }
+    // Markers carry the name of the last provider returned.
+    const after = markerName(decodeMarker(params), PROVIDER_NAME_RULE)
     const status = optionalString(params, 'Status', { max: 32 })
     if (status !== undefined && !(STATUS_FILTER as readonly string[]).includes(status)) {
       throw new ApiError('InvalidParameter.Status.Format', `The parameter "Status" must be one of ${STATUS_FILTER.join(', ')}.`)
     }
     return {
       maxItems: optionalInteger(params, 'MaxItems', PROVIDER_LIMITS.listMaxItems.min, PROVIDER_LIMITS.listMaxItems.max) ?? PROVIDER_LIMITS.listMaxItems.default,
-      after: marker?.n,
+      after,
       status: status as HealthStatus | 'unchecked' | undefined,
     }
   },

@@ -10,7 +10,7 @@ import { policyNotFound, type PolicyRecord, type PolicyStore } from '../store/po
 import { roleNotFound, type RoleStore } from '../store/role-store.ts'
 import { formatUtc } from '../time.ts'
 import { MAX_LIST_PAGE_BYTES, listItemBytes } from './list-page.ts'
-import { decodeMarker, encodeMarker, optionalInteger, optionalString, requiredString, type Params } from '../validation/params.ts'
+import { decodeMarker, encodeMarker, invalidMarker, markerName, optionalInteger, optionalString, requiredString, type Params } from '../validation/params.ts'
 import {
   POLICY_NAME_RULE,
   POLICY_TYPES,
@@ -144,19 +144,12 @@ const listPolicies = defineAction({
   parse: (params) => {
     const marker = decodeMarker(params)
     // Markers carry the type and name of the last policy returned: system policies come first.
-    if (
-      marker !== undefined &&
-      (!(POLICY_TYPES as readonly string[]).includes(marker.t ?? '') ||
-        typeof marker.n !== 'string' ||
-        marker.n.length > POLICY_NAME_RULE.max ||
-        !POLICY_NAME_RULE.pattern!.test(marker.n))
-    ) {
-      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
-    }
+    const afterName = markerName(marker, POLICY_NAME_RULE)
+    if (marker !== undefined && !(POLICY_TYPES as readonly string[]).includes(marker.t ?? '')) throw invalidMarker()
     return {
       policyType: readPolicyType(params, false),
       maxItems: optionalInteger(params, 'MaxItems', RAM_LIMITS.listMaxItems.min, RAM_LIMITS.listMaxItems.max) ?? RAM_LIMITS.listMaxItems.default,
-      after: marker as { t: PolicyType; n: string } | undefined,
+      after: afterName === undefined ? undefined : { t: marker!.t as PolicyType, n: afterName },
       tags: readTags(params),
     }
   },

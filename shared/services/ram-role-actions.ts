@@ -8,7 +8,7 @@ import { serializePolicyDocument } from '../policy/document.ts'
 import type { RoleRecord, RoleStore, StoredTag } from '../store/role-store.ts'
 import { formatUtc } from '../time.ts'
 import { MAX_LIST_PAGE_BYTES, listItemBytes } from './list-page.ts'
-import { decodeMarker, encodeMarker, optionalInteger, optionalString, requiredString, type Params } from '../validation/params.ts'
+import { decodeMarker, encodeMarker, markerName, optionalInteger, optionalString, requiredString, type Params, type StringRule } from '../validation/params.ts'
 import {
   RAM_DESCRIPTION_RULE,
   RAM_LIMITS,
@@ -111,19 +111,18 @@ const getRole = defineAction({
   },
 })
 
+/** Markers carry a lower-cased role name (the key) and nothing else. */
+const ROLE_KEY_RULE: StringRule = { max: ROLE_NAME_RULE.max, pattern: /^[a-z0-9.-]+$/ }
+
 const listRoles = defineAction({
   product: 'Ram',
   version: RAM_VERSION,
   name: 'ListRoles',
   parse: (params) => {
-    const marker = decodeMarker(params)
-    // Markers carry a lower-cased role name (the key) and nothing else.
-    if (marker !== undefined && (typeof marker.n !== 'string' || marker.n.length > ROLE_NAME_RULE.max || !/^[a-z0-9.-]+$/.test(marker.n))) {
-      throw new ApiError('InvalidParameter.Marker.Format', 'The parameter "Marker" is not a marker returned by this service.')
-    }
+    const after = markerName(decodeMarker(params), ROLE_KEY_RULE)
     return {
       maxItems: optionalInteger(params, 'MaxItems', RAM_LIMITS.listMaxItems.min, RAM_LIMITS.listMaxItems.max) ?? RAM_LIMITS.listMaxItems.default,
-      after: marker?.n,
+      after,
       tags: readTags(params),
     }
   },

@@ -84,18 +84,33 @@ export function encodeMarker(value: Record<string, string>): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
 }
 
+/** The error for a marker this service did not hand out (or that names nothing it could have). */
+export const invalidMarker = (name = 'Marker') =>
+  invalidParameter(name, 'Format', `The parameter "${name}" is not a marker returned by this service.`)
+
 export function decodeMarker(params: Params, name = 'Marker'): Record<string, string> | undefined {
   const raw = params.get(name)
   if (raw === undefined || raw === '') return undefined
-  const bad = () => invalidParameter(name, 'Format', `The parameter "${name}" is not a marker returned by this service.`)
-  if (raw.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad()
+  if (raw.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw invalidMarker(name)
   try {
     const parsed: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad()
-    for (const v of Object.values(parsed)) if (typeof v !== 'string') throw bad()
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidMarker(name)
+    for (const v of Object.values(parsed)) if (typeof v !== 'string') throw invalidMarker(name)
     return parsed as Record<string, string>
   } catch (e) {
     if (e instanceof ApiError) throw e
-    throw bad()
+    throw invalidMarker(name)
   }
+}
+
+/**
+ * The name a decoded List* marker carries in `n` (that of the last item returned, a sort key), checked
+ * against the entity's name rule, else `invalidMarker`: bounded as names are, since DynamoDB may refuse
+ * a longer key (a ValidationException, a 500) where this answers 400. Undefined without a marker.
+ */
+export function markerName(marker: Record<string, string> | undefined, rule: StringRule): string | undefined {
+  if (marker === undefined) return undefined
+  const n = marker.n
+  if (typeof n !== 'string' || n.length > rule.max || (rule.pattern !== undefined && !rule.pattern.test(n))) throw invalidMarker()
+  return n
 }
