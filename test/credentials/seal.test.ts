@@ -9,7 +9,7 @@ import {
   unsealSecurityToken,
 } from '../../shared/credentials/seal.ts'
 import { createTokenKeyRing, generateTokenKey, makeTokenKey } from '../../shared/credentials/token-keys.ts'
-import { ApiError } from '../../shared/errors.ts'
+import { thrownApiError } from '../support/errors.ts'
 
 const NOW = new Date('2026-11-28T10:00:00Z')
 const NOW_S = NOW.getTime() / 1000
@@ -39,16 +39,11 @@ const ringOld = createTokenKeyRing([oldKey])
 const ringRotated = createTokenKeyRing([newKey, oldKey])
 const ringNewOnly = createTokenKeyRing([newKey])
 
-/** The ApiError code `f` throws (fails the test if it returns or throws something else). */
+/** The code of the ApiError `f` throws, whose message must not carry the secret (fails the test if it returns or throws something else). */
 const codeOf = (f: () => unknown): string => {
-  try {
-    f()
-  } catch (e) {
-    expect(e).toBeInstanceOf(ApiError)
-    expect((e as ApiError).message).not.toContain(SECRET)
-    return (e as ApiError).code
-  }
-  throw new Error('expected an ApiError, but it was accepted')
+  const e = thrownApiError(f)
+  expect(e.message).not.toContain(SECRET)
+  return e.code
 }
 
 describe('sealSecurityToken / unsealSecurityToken', () => {

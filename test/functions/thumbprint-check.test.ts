@@ -2,7 +2,6 @@
 // with a deployed-style environment (TABLE_NAME, the IdP's CA trusted through NODE_EXTRA_CA_CERTS),
 // invoked with events/schedule.json. No EVENT_BUS_NAME: events go to the in-process bus (logged).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -12,6 +11,7 @@ import { bootstrapOperatorAccount, generateAccessKey, generateAccountId } from '
 import { openStores, type Stores } from '../../shared/store/stores.ts'
 import { run, TSX, testEnv } from '../e2e/support/processes.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp } from '../support/https-idp.ts'
+import { silentServer } from '../support/silent-server.ts'
 import { createTestTable } from '../support/store.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 
@@ -94,21 +94,14 @@ describe('functions/thumbprint-check.ts (bundled, scheduled event)', () => {
   it('stops publishing before the timeout when EventBridge stops answering, and fails with its own error; the announcement stays in doubt', async () => {
     // A bus endpoint that takes connections and never answers: each PutEvents attempt lasts the SDK's
     // 2 s requestTimeout, 3 SDK × 2 publisher attempts per batch, past the 5 s finish reserve.
-    const sockets = new Set<Socket>()
-    const silent = createServer((s) => {
-      sockets.add(s)
-      s.on('close', () => sockets.delete(s))
-    })
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
-    let connections = 0
-    silent.on('connection', () => connections++)
+    const silent = await silentServer()
     try {
       // A new provider (another issuer: one provider per issuer in an account; this IdP serves nothing
       // under it): its first status is announced, the others are unchanged since the first test.
       await provider('fresh', `${idp.issuer}/fresh`, [pki.intermediate.sha1])
       const { last, logs } = await invokeRaw(schedule, {
         EVENT_BUS_NAME: 'oidc-sts-test',
-        AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: silent.url,
         AWS_ACCESS_KEY_ID: 'test',
         AWS_SECRET_ACCESS_KEY: 'test',
         // IdPs start until 12 - 1 - 5 = 6 s before the end; publishing may run until 1 s before it.
@@ -118,7 +111,7 @@ describe('functions/thumbprint-check.ts (bundled, scheduled event)', () => {
       })
       // Its own error, not the simulated Lambda timeout (`TIMEOUT …`) that ended such runs before.
       expect(last).toMatch(/^ERROR /)
-      expect(connections).toBeGreaterThan(0)
+      expect(silent.connections).toBeGreaterThan(0)
       const finished = logs.find((l) => l.msg === 'thumbprint check finished') as { events: { published: number; failed: number } } | undefined
       expect(finished).toMatchObject({ issuersSkipped: 0, events: { published: 0, failed: expect.any(Number) } })
       // 1 when the first test ran before (fresh's announcement only), 3 when this test runs alone.
@@ -132,8 +125,7 @@ describe('functions/thumbprint-check.ts (bundled, scheduled event)', () => {
       const fresh = await stores.health.get(accountId, 'fresh')
       expect(fresh).toMatchObject({ notifiedStatus: 'unchecked', announcing: fresh?.status })
     } finally {
-      for (const s of sockets) s.destroy()
-      await new Promise((r) => silent.close(r))
+      await silent.close()
     }
   }, 90_000)
 })

@@ -3,14 +3,13 @@
 import { sign as cryptoSign } from 'node:crypto'
 import { expect } from 'vitest'
 import type { Logger } from '../../shared/log.ts'
-import { percentEncode } from '../../shared/signing/percent-encode.ts'
+import { injectExchange } from '../support/exchange-fixture.ts'
 import type { TestSigningKey } from '../support/https-idp.ts'
 import type { Credentials } from '../support/sign.ts'
 import type { TestService } from '../support/service.ts'
 
 export const OIDC_STS = '2026-11-01'
 export const RAM = '2015-05-01'
-export const STS = '2015-04-01'
 
 export interface LogLine {
   level: string
@@ -39,18 +38,12 @@ export function idToken(issuer: string, key: TestSigningKey, now: Date, claims: 
 
 /** AssumeRoleWithOIDC through the app, as the credential providers send it (form body). */
 export async function exchange(svc: Pick<TestService, 'app'>, account: string, provider: string, role: string, token: string, now: Date) {
-  const form = Object.entries({
+  const res = await injectExchange(svc.app, {
     OIDCProviderArn: `acs:ram::${account}:oidc-provider/${provider}`,
     RoleArn: `acs:ram::${account}:role/${role}`,
     RoleSessionName: 'health-test',
     OIDCToken: token,
-  }).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
-  const res = await svc.app.inject({
-    method: 'POST',
-    url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON&Timestamp=${encodeURIComponent(now.toISOString())}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form,
-  })
+  }, { timestamp: now })
   return { status: res.statusCode, body: res.json() as Record<string, any> } // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 

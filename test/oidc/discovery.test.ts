@@ -1,8 +1,8 @@
 // Discovery + JWKS fetch against a local HTTPS IdP, and how each failure maps to an AuthenticationFail.OIDCToken code.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { ApiError } from '../../shared/errors.ts'
 import { discoveryFailureOf, discoveryUrlOf, type DiscoveryOptions, fetchIssuerKeys } from '../../shared/oidc/discovery.ts'
 import { fetchHttpsJson } from '../../shared/oidc/https-fetch.ts'
+import { apiFailure } from '../support/errors.ts'
 import { type HttpsIdp, makeSigningKey, startHttpsIdp } from '../support/https-idp.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 
@@ -15,15 +15,6 @@ let fps: string[]
 const rsa = makeSigningKey('rsa-1')
 const ec = makeSigningKey('ec-1', { type: 'ec' })
 const weak = makeSigningKey('weak', { type: 'rsa', modulusLength: 1024 })
-
-async function apiFailure(p: Promise<unknown>): Promise<ApiError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ApiError)
-  return e as ApiError
-}
 
 beforeAll(async () => {
   ;[pki, otherPki] = await Promise.all([createTestPki('Disco'), createTestPki('Elsewhere')])

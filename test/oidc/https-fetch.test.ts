@@ -1,10 +1,12 @@
 // The IdP fetcher over real sockets: thumbprints on every connection, SSRF refusals before connecting, hostile servers bounded.
 import https from 'node:https'
-import { createServer, type Server, type Socket } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../local/dynamodb-local.ts'
 import { fetchHttpsJson, type FetchOptions, IdpConnections, OidcFetchError } from '../../shared/oidc/https-fetch.ts'
+import { rejectionOf } from '../support/errors.ts'
 import { type HttpsIdp, startHttpsIdp } from '../support/https-idp.ts'
+import { silentServer } from '../support/silent-server.ts'
 import { createTestPki, issueLeaf, type TestPki } from '../support/test-ca.ts'
 
 let pki: TestPki
@@ -12,22 +14,7 @@ let otherPki: TestPki
 let idp: HttpsIdp
 let base: FetchOptions
 
-async function failure(p: Promise<unknown>): Promise<OidcFetchError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(OidcFetchError)
-  return e as OidcFetchError
-}
-
-async function closedPort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
+const failure = (p: Promise<unknown>) => rejectionOf(p, OidcFetchError)
 
 beforeAll(async () => {
   ;[pki, otherPki] = await Promise.all([createTestPki('Fetch'), createTestPki('Other')])
@@ -252,7 +239,7 @@ describe('fetchHttpsJson: SSRF guard', () => {
   })
 
   it('gives the same message whether or not a port is open', async () => {
-    const closed = await closedPort()
+    const closed = await freePort()
     for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]']) {
       const open = await failure(fetchHttpsJson(`https://${host}:${idp.port}/x`, { ...base, allowPrivate: false }))
       const shut = await failure(fetchHttpsJson(`https://${host}:${closed}/x`, { ...base, allowPrivate: false }))
@@ -298,7 +285,7 @@ describe('fetchHttpsJson: hostile or broken servers', () => {
   })
 
   it('reports a refused connection as unreachable without saying how', async () => {
-    const e = await failure(fetchHttpsJson(`https://127.0.0.1:${await closedPort()}/`, base))
+    const e = await failure(fetchHttpsJson(`https://127.0.0.1:${await freePort()}/`, base))
     expect(e.kind).toBe('unreachable')
     expect(e.message).toBe('could not connect to 127.0.0.1')
     expect(e.detail).toBe('ECONNREFUSED')
@@ -306,15 +293,14 @@ describe('fetchHttpsJson: hostile or broken servers', () => {
 
   it('bounds the handshake with the connect timeout', async () => {
     // Accepts TCP but never speaks TLS.
-    const silent: Server = createServer(() => {})
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const silent = await silentServer()
     try {
-      const e = await failure(fetchHttpsJson(`https://127.0.0.1:${(silent.address() as AddressInfo).port}/`, { ...base, connectTimeoutMs: 150 }))
+      const e = await failure(fetchHttpsJson(`https://127.0.0.1:${silent.port}/`, { ...base, connectTimeoutMs: 150 }))
       // The connect timer's own failure (not the total timeout's, nor a refused connection).
       expect(e.kind).toBe('timeout')
       expect(e.message).toBe('could not connect to 127.0.0.1 within 150 ms')
     } finally {
-      silent.close()
+      await silent.close()
     }
   })
 

@@ -8,6 +8,7 @@ import type { ChainEntry } from '../../shared/oidc/https-fetch-chain.ts'
 import { OidcFetchError } from '../../shared/oidc/https-fetch-error.ts'
 import { STORED_COPY_MAX_SKEW_MS, toStoredJwksCopy } from '../../shared/oidc/jwks-cache-copy.ts'
 import { getJwksCache, JWKS_CACHE_DEFAULTS, JwksCache, resetJwksCacheForTests } from '../../shared/oidc/jwks-cache.ts'
+import { apiFailure } from '../support/errors.ts'
 import { type HttpsIdp, makeSigningKey, startHttpsIdp } from '../support/https-idp.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
 
@@ -69,15 +70,6 @@ function fakeIdp(initial: JsonWebKey[]) {
 function clock(start = 1_000_000) {
   const c = { t: start, now: () => c.t, advance: (ms: number) => (c.t += ms) }
   return c
-}
-
-async function apiFailure(p: Promise<unknown>): Promise<ApiError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(ApiError)
-  return e as ApiError
 }
 
 describe('JwksCache with a real IdP', () => {

@@ -1,6 +1,5 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ApiError } from '../../shared/errors.ts'
 import {
   MAX_SESSION_POLICY_LENGTH,
   type PolicyKind,
@@ -10,6 +9,7 @@ import {
   serializePolicyDocument,
 } from '../../shared/policy/document.ts'
 import { TRUST_CONDITION_KEYS } from '../../shared/policy/conditions.ts'
+import { thrownApiError } from '../support/errors.ts'
 
 const PROVIDER = 'acs:ram::1234567890123456:oidc-provider/demo-idp'
 
@@ -45,16 +45,6 @@ function mutate(fixture: () => Json, change: (doc: Json & { Statement: Json[] })
   return JSON.stringify(doc)
 }
 const first = (doc: { Statement: Json[] }): Json => doc.Statement[0] as Json
-
-function thrown(fn: () => unknown): ApiError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ApiError) return e
-    throw e
-  }
-  throw new Error('expected an ApiError')
-}
 
 describe('parsePolicyDocument grammar errors', () => {
   const cases: [name: string, kind: PolicyKind, text: string, location: string][] = [
@@ -153,7 +143,7 @@ describe('parsePolicyDocument grammar errors', () => {
     expect(result.problem).toBe('Grammar')
     expect(result.location).toBe(location)
 
-    const error = thrown(() => parsePolicyDocument(text, kind))
+    const error = thrownApiError(() => parsePolicyDocument(text, kind))
     expect(error.code).toBe('MalformedPolicyDocument')
     expect(error.message).toBe(`${location}: ${result.reason}`)
   })
@@ -272,7 +262,7 @@ describe('parsePolicyDocument normalisation', () => {
     ] as const) {
       const text = onAction(element, effect)
       expect(checkPolicyDocument(text, 'trust'), text).toMatchObject({ ok: false, problem: 'Grammar', location, reason: expect.stringContaining(reason) })
-      const error = thrown(() => parsePolicyDocument(text, 'trust'))
+      const error = thrownApiError(() => parsePolicyDocument(text, 'trust'))
       expect([error.code, error.message.startsWith(`${location}: `)]).toEqual(['MalformedPolicyDocument', true])
       // A role stored with it before the rule keeps a readable document (which evaluateTrust never applies).
       expect(parsePolicyDocument(text, 'trust', { stored: true }).Statement[0]!.Effect).toBe(effect)
@@ -338,7 +328,7 @@ describe('policy length limit', () => {
     expect(checkPolicyDocument(padded(MAX_SESSION_POLICY_LENGTH), 'session').ok).toBe(true)
     const result = checkPolicyDocument(padded(MAX_SESSION_POLICY_LENGTH + 1), 'session')
     expect(result).toMatchObject({ ok: false, problem: 'TooLong', message: 'Document exceeds 2048 characters' })
-    expect(thrown(() => parsePolicyDocument(padded(2049), 'session')).code).toBe('MalformedPolicyDocument')
+    expect(thrownApiError(() => parsePolicyDocument(padded(2049), 'session')).code).toBe('MalformedPolicyDocument')
   })
 
   it('uses the kind default or the caller limit', () => {
@@ -362,14 +352,14 @@ describe('policy length limit', () => {
 
 describe('parseSessionPolicy', () => {
   it('reports grammar failures as InvalidParameter.PolicyGrammar (400) with the location', () => {
-    const error = thrown(() => parseSessionPolicy(mutate(permissionFixture, (d) => (first(d).Principal = { RAM: '*' }))))
+    const error = thrownApiError(() => parseSessionPolicy(mutate(permissionFixture, (d) => (first(d).Principal = { RAM: '*' }))))
     expect(error.code).toBe('InvalidParameter.PolicyGrammar')
     expect(error.status).toBe(400)
     expect(error.message).toBe('The parameter Policy has not passed grammar check: Statement[0].Principal: not allowed in a session policy')
   })
 
   it('applies the 2048-character session limit', () => {
-    const error = thrown(() => parseSessionPolicy(JSON.stringify(permissionFixture()) + ' '.repeat(2048)))
+    const error = thrownApiError(() => parseSessionPolicy(JSON.stringify(permissionFixture()) + ' '.repeat(2048)))
     expect(error.code).toBe('InvalidParameter.PolicyGrammar')
     expect(error.message).toBe('The parameter Policy has not passed grammar check: Document exceeds 2048 characters')
   })

@@ -9,9 +9,8 @@ import { createHash, createPublicKey, sign } from 'node:crypto'
 import { CompactEncrypt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_JSON_DEPTH, MAX_TOKEN_LENGTH } from '../../shared/oidc/verify-token.ts'
-import { percentEncode } from '../../shared/signing/percent-encode.ts'
 import { makeToken, part, b64, type TokenOptions } from '../oidc/verify-token-fixtures.ts'
-import { createExchangeFixture, STS, type ExchangeFixture } from '../support/exchange-fixture.ts'
+import { createExchangeFixture, injectExchange, type ExchangeFixture } from '../support/exchange-fixture.ts'
 import { makeSigningKey, type TestSigningKey } from '../support/https-idp.ts'
 import { diffTables, expectErrorEnvelope, expectNoCredentials, expectOnlyFailureAudit, scanTable } from './helpers.ts'
 
@@ -131,21 +130,12 @@ interface Answer {
 }
 
 async function send(token: string, where: 'form' | 'query' = 'form'): Promise<Answer> {
-  const params = {
+  const res = await injectExchange(fx.svc.app, {
     OIDCProviderArn: `acs:ram::${fx.account}:oidc-provider/ci`,
     RoleArn: `acs:ram::${fx.account}:role/deployer`,
     RoleSessionName: 'build-42',
     OIDCToken: token,
-  }
-  const encoded = Object.entries(params).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
-  const common = `Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON&Timestamp=${encodeURIComponent(NOW.toISOString())}`
-  const res = await fx.svc.app.inject({
-    method: 'POST',
-    url: where === 'query' ? `/?${common}&${encoded}` : `/?${common}`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: where === 'form' ? encoded : '',
-    remoteAddress: '203.0.113.9',
-  })
+  }, { timestamp: NOW, remoteAddress: '203.0.113.9', in: where })
   return { status: res.statusCode, body: res.json(), raw: res.body }
 }
 

@@ -11,12 +11,10 @@
 
 import { sign } from 'node:crypto'
 import { lookup as dnsLookup } from 'node:dns'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../local/dynamodb-local.ts'
 import type { Resolver } from '../../shared/oidc/net-guard.ts'
-import { percentEncode } from '../../shared/signing/percent-encode.ts'
-import { RAM, STS } from '../support/exchange-fixture.ts'
+import { injectExchange, RAM } from '../support/exchange-fixture.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
 import { IMS, startTestService, type TestService } from '../support/service.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
@@ -97,18 +95,12 @@ interface Answer {
 
 async function exchange(s: TestService, name: string, oidcToken: string): Promise<Answer> {
   const account = s.root.AccountId
-  const form = Object.entries({
+  const started = performance.now()
+  const res = await injectExchange(s.app, {
     OIDCProviderArn: `acs:ram::${account}:oidc-provider/${name}`,
     RoleArn: `acs:ram::${account}:role/${name}`,
     RoleSessionName: 'hostile-idp',
     OIDCToken: oidcToken,
-  }).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
-  const started = performance.now()
-  const res = await s.app.inject({
-    method: 'POST',
-    url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form,
   })
   return { status: res.statusCode, body: res.json(), raw: res.body, ms: performance.now() - started }
 }
@@ -123,14 +115,6 @@ async function alongside(hostile: Promise<Answer>): Promise<{ hostile: Answer; g
   do good.push(await exchange(svc, 'good', token(goodIdp.issuer, goodKey)))
   while (!settled)
   return { hostile: await watched, good }
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 interface HostileCase {
@@ -198,7 +182,7 @@ const CASES: HostileCase[] = [
   { name: 'a reset on the JWKS', code: BROKEN, arrange: (b) => b.route(b.jwksPath, { mode: 'reset' }) },
   { name: 'discovery that is not JSON', code: BROKEN, arrange: (b) => b.route(b.discoveryPath, { body: '<html>login</html>' }) },
   { name: 'a gzip-encoded JWKS (never requested)', code: BROKEN, arrange: (b) => b.route(b.jwksPath, { body: big(10), headers: { 'content-encoding': 'gzip' } }) },
-  { name: 'a refused connection (nothing listens at the issuer)', code: BROKEN, arrange: async () => `https://127.0.0.1:${await closedPort()}` },
+  { name: 'a refused connection (nothing listens at the issuer)', code: BROKEN, arrange: async () => `https://127.0.0.1:${await freePort()}` },
   // certificate chains
   { name: 'a chain from a trusted CA whose thumbprint is not registered', code: MISMATCH, pki: () => otherPki, arrange: () => {} },
   { name: 'a chain from an untrusted CA, its own thumbprint registered', code: HTTPS_INVALID, pki: () => roguePki, fingerprint: () => roguePki.intermediate.sha1, arrange: () => {} },
@@ -303,7 +287,7 @@ describe('SSRF through the exchange (ALLOW_PRIVATE_ISSUERS=false)', () => {
     })
     // A real, well-behaved IdP on loopback: were the guard missing, the exchange would reach it.
     target = await idp(pki)
-    closed = await closedPort()
+    closed = await freePort()
   }, 60_000)
   afterAll(async () => {
     await guarded?.close()

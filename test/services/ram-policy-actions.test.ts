@@ -3,7 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listItemBytes } from '../../shared/services/list-page.ts'
-import { startTestService, withDeps, type TestService } from '../support/service.ts'
+import { namesPagedBySize, type SizePagedList } from '../support/list-pages.ts'
+import { startTestService, type TestService } from '../support/service.ts'
 
 const RAM = '2015-05-01'
 const UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/
@@ -281,23 +282,9 @@ describe('ListPolicies', () => {
     // Bounds around every page boundary (between system policies, between the last system and the
     // first custom one, between custom ones), one smaller than any policy, and MaxItems with them.
     const bounds = [1, ...[1, 2, 3, 4, 5].flatMap((n) => [prefix(n) - 1, prefix(n), prefix(n) + 1])]
+    const listPolicies: SizePagedList = { action: 'ListPolicies', version: RAM, items: (body) => body.Policies.Policy, name: 'PolicyName' }
     for (const [bytes, maxItems] of [...bounds.map((b) => [b, 100]), [prefix(4), 2], [prefix(5), 4], [prefix(2), 3]] as const) {
-      const list = withDeps(lister, { listPageBytes: bytes })
-      const seen: string[] = []
-      let marker: string | undefined
-      do {
-        const res = await list('ListPolicies', RAM, { MaxItems: maxItems, ...(marker ? { Marker: marker } : {}) })
-        expect(res.status).toBe(200)
-        const page = res.body.Policies.Policy as { PolicyName: string }[]
-        expect(page.length).toBeGreaterThan(0)
-        expect(page.length).toBeLessThanOrEqual(maxItems)
-        const used = page.reduce((sum, p) => sum + listItemBytes(p), 0)
-        if (page.length > 1) expect(used, `bound ${bytes}`).toBeLessThanOrEqual(bytes)
-        // A page stops only for a policy that did not fit (or for MaxItems).
-        if (res.body.IsTruncated && page.length < maxItems) expect(used + sizes[seen.length + page.length]!).toBeGreaterThan(bytes)
-        seen.push(...page.map((p) => p.PolicyName))
-        marker = res.body.IsTruncated ? res.body.Marker : undefined
-      } while (marker)
+      const seen = await namesPagedBySize(lister, listPolicies, { bytes, maxItems, sizes })
       expect(seen, `bound ${bytes}, MaxItems ${maxItems}`).toEqual([...SYSTEM_NAMES, 'a-three', 'b-two', 'c-one'])
     }
   })

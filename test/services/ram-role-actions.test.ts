@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listItemBytes } from '../../shared/services/list-page.ts'
+import { namesPagedBySize, type SizePagedList } from '../support/list-pages.ts'
 import { startTestService, withDeps, type TestService } from '../support/service.ts'
 
 const RAM = '2015-05-01'
@@ -206,23 +207,9 @@ describe('ListRoles', () => {
     const prefix = (n: number) => sizes.slice(0, n).reduce((a, b) => a + b, 0)
     // Bounds around each page boundary, one smaller than any role (one role a page), and MaxItems with them.
     const bounds = [1, ...[1, 2, 3, 4].flatMap((n) => [prefix(n) - 1, prefix(n), prefix(n) + 1])]
+    const listRoles: SizePagedList = { action: 'ListRoles', version: RAM, items: (body) => body.Roles.Role, name: 'RoleName' }
     for (const [bytes, maxItems] of [...bounds.map((b) => [b, 100]), [prefix(3), 2], [prefix(1), 3]] as const) {
-      const call = withDeps(lister, { listPageBytes: bytes })
-      const seen: string[] = []
-      let marker: string | undefined
-      do {
-        const res = await call('ListRoles', RAM, { MaxItems: maxItems, ...(marker ? { Marker: marker } : {}) })
-        expect(res.status).toBe(200)
-        const roles = res.body.Roles.Role as { RoleName: string }[]
-        expect(roles.length).toBeGreaterThan(0)
-        expect(roles.length).toBeLessThanOrEqual(maxItems)
-        const used = roles.reduce((sum, r) => sum + listItemBytes(r), 0)
-        if (roles.length > 1) expect(used, `bound ${bytes}`).toBeLessThanOrEqual(bytes)
-        // A page stops only for a role that did not fit (or for MaxItems).
-        if (res.body.IsTruncated && roles.length < maxItems) expect(used + sizes[seen.length + roles.length]!).toBeGreaterThan(bytes)
-        seen.push(...roles.map((r) => r.RoleName))
-        marker = res.body.IsTruncated ? res.body.Marker : undefined
-      } while (marker)
+      const seen = await namesPagedBySize(lister, listRoles, { bytes, maxItems, sizes })
       expect(seen, `bound ${bytes}, MaxItems ${maxItems}`).toEqual(all.map((r) => r.RoleName))
     }
     // With a Tag filter too: only matching roles count.

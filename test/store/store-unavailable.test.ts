@@ -14,6 +14,7 @@ import { AccountStore } from '../../shared/store/account-store.ts'
 import { openStores } from '../../shared/store/stores.ts'
 import { IMS, testTokenKeys } from '../support/service.ts'
 import { signRpc, type Credentials } from '../support/sign.ts'
+import { silentServer } from '../support/silent-server.ts'
 import { createTestTable } from '../support/store.ts'
 
 const ENVELOPE_KEYS = ['Code', 'HostId', 'Message', 'Recommend', 'RequestId']
@@ -168,16 +169,12 @@ describe('a store that accepts connections but never answers', () => {
   // shared/store/table.ts sets throwOnRequestTimeout: without it the SDK's NodeHttpHandler only logs
   // when requestTimeout elapses, and such a call would hang.
   it('answers 503 ServiceUnavailable instead of hanging', async () => {
-    const held = new Set<Socket>()
-    const blackHole = createServer((s) => { held.add(s) })
-    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', () => resolve()))
+    const blackHole = await silentServer()
     try {
-      const port = (blackHole.address() as { port: number }).port
-      const svc = await serviceOn(`http://127.0.0.1:${port}`, 'black-hole', someCreds())
+      const svc = await serviceOn(blackHole.url, 'black-hole', someCreds())
       expectUnavailable(await svc.call('ListOIDCProviders'))
     } finally {
-      for (const s of held) s.destroy()
-      await new Promise<void>((resolve) => blackHole.close(() => resolve()))
+      await blackHole.close()
     }
   })
 })

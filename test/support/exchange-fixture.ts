@@ -1,5 +1,6 @@
 // A ready-to-exchange world for one test file: a local HTTPS IdP (test CA), a service trusting that CA,
 // an OIDC provider `ci` registered with the intermediate's thumbprint, and a role `deployer` trusting it.
+// And the exchange request itself (injectExchange), for tests that build their own world.
 
 import { sign as cryptoSign } from 'node:crypto'
 import { percentEncode } from '../../shared/signing/percent-encode.ts'
@@ -25,6 +26,29 @@ export interface ExchangeFixture {
 }
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+
+export interface ExchangeRequestOptions {
+  /** The Timestamp query parameter (the SDKs send one); none when absent. */
+  timestamp?: Date
+  /** The caller's address (the per-source rate limit counts it); inject's own when absent. */
+  remoteAddress?: string
+  /** Where the parameters go: the form body (default), or the query string with an empty body. */
+  in?: 'form' | 'query'
+}
+
+/** AssumeRoleWithOIDC through app.inject(), unsigned: as the credential providers send it (the parameters percent-encoded in a form body) or, `in: 'query'`, as the STS SDK does. */
+export function injectExchange(app: TestService['app'], params: Record<string, string>, opts: ExchangeRequestOptions = {}) {
+  const encoded = Object.entries(params).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
+  const common = `Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON${opts.timestamp ? `&Timestamp=${encodeURIComponent(opts.timestamp.toISOString())}` : ''}`
+  const inQuery = opts.in === 'query'
+  return app.inject({
+    method: 'POST',
+    url: inQuery ? `/?${common}&${encoded}` : `/?${common}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    payload: inQuery ? '' : encoded,
+    ...(opts.remoteAddress ? { remoteAddress: opts.remoteAddress } : {}),
+  })
+}
 
 export async function createExchangeFixture(opts: { clock?: () => Date; env?: Record<string, string> } = {}): Promise<ExchangeFixture> {
   const clock = opts.clock ?? (() => new Date())
@@ -64,19 +88,12 @@ export async function createExchangeFixture(opts: { clock?: () => Date; env?: Re
   }
 
   const exchange: ExchangeFixture['exchange'] = async (params, remoteAddress = '203.0.113.9') => {
-    const form = Object.entries({
+    const res = await injectExchange(svc.app, {
       OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`,
       RoleArn: `acs:ram::${account}:role/deployer`,
       RoleSessionName: 'build-42',
       ...params,
-    }).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join('&')
-    const res = await svc.app.inject({
-      method: 'POST',
-      url: `/?Version=${STS}&Action=AssumeRoleWithOIDC&Format=JSON&Timestamp=${encodeURIComponent(clock().toISOString())}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form,
-      remoteAddress,
-    })
+    }, { timestamp: clock(), remoteAddress })
     return { status: res.statusCode, body: res.json(), headers: res.headers }
   }
 

@@ -2,7 +2,6 @@
 // issuer URLs and provider ARNs.
 
 import { describe, expect, it } from 'vitest'
-import { ApiError } from '../../shared/errors.ts'
 import {
   DESCRIPTION_RULE,
   PROVIDER_LIMITS,
@@ -15,16 +14,7 @@ import {
   providerArn,
 } from '../../shared/validation/oidc-provider-rules.ts'
 import { checkString } from '../../shared/validation/params.ts'
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ApiError) return e.code
-    throw e
-  }
-  throw new Error('expected an ApiError, nothing was thrown')
-}
+import { codeOf } from '../support/errors.ts'
 
 const FP = '902ef2deeb3c5b13ea4c3d5193629309e231ae55'
 

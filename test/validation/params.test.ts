@@ -14,18 +14,9 @@ import {
   truncate,
   type StringRule,
 } from '../../shared/validation/params.ts'
+import { codeOf, thrownApiError } from '../support/errors.ts'
 
 const p = (entries: Record<string, string>) => new Map(Object.entries(entries))
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ApiError) return e.code
-    throw e
-  }
-  throw new Error('expected an ApiError, nothing was thrown')
-}
 
 const WORD: StringRule = { min: 2, max: 5, pattern: /^[a-z]+$/ }
 
@@ -66,10 +57,10 @@ describe('checkString', () => {
   })
 
   it('names the parameter and the limits in the message', () => {
-    const e = (() => { try { checkString('Description', 'x'.repeat(257), { max: 256 }) } catch (err) { return err as ApiError } })()
-    expect(e?.message).toContain('Description')
-    expect(e?.message).toContain('256')
-    expect(e?.status).toBe(400)
+    const e = thrownApiError(() => checkString('Description', 'x'.repeat(257), { max: 256 }))
+    expect(e.message).toContain('Description')
+    expect(e.message).toContain('256')
+    expect(e.status).toBe(400)
   })
 })
 
