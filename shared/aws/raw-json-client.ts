@@ -32,9 +32,12 @@ export interface RawJsonClientOptions {
   /** Default: defaultEndpoint(service, region). */
   endpoint?: string | undefined
   credentials: RawCredentials
-  connectTimeoutMs?: number
-  requestTimeoutMs?: number
-  maxAttempts?: number
+  // No defaults: each caller states its service's bounds (the table's: storeBounds() in store-timeouts.ts).
+  /** Per attempt (ms). */
+  connectTimeoutMs: number
+  /** Per attempt (ms). */
+  requestTimeoutMs: number
+  maxAttempts: number
   /** Responses larger than this are refused (default 2 MiB). */
   maxResponseBytes?: number
 }
@@ -56,15 +59,14 @@ export class RawJsonClient {
     this.agent = new this.mod.Agent({ keepAlive: true, maxSockets: 256 })
   }
 
-  /** The operation's JSON answer; retries throttling, 5xx and network errors up to maxAttempts (default 2). */
+  /** The operation's JSON answer; retries throttling, 5xx and network errors up to maxAttempts. */
   async call(operation: string, body: unknown): Promise<unknown> {
-    const attempts = this.opts.maxAttempts ?? 2
     for (let i = 1; ; i++) {
       try {
         return await this.once(operation, body)
       } catch (e) {
         const err = e as { name?: string; code?: string; $retryable?: boolean }
-        if (i >= attempts || !(err.$retryable || RETRYABLE.has(err.name ?? ''))) throw e
+        if (i >= this.opts.maxAttempts || !(err.$retryable || RETRYABLE.has(err.name ?? ''))) throw e
         await new Promise((r) => setTimeout(r, 25 * 2 ** (i - 1) * Math.random()))
       }
     }
@@ -87,7 +89,7 @@ export class RawJsonClient {
     const what = `${this.opts.targetPrefix}.${operation}`
     return new Promise((resolve, reject) => {
       const req = this.mod.request(
-        { host: this.url.hostname, port: this.url.port, method: 'POST', path: '/', headers, agent: this.agent, timeout: this.opts.connectTimeoutMs ?? 2000 },
+        { host: this.url.hostname, port: this.url.port, method: 'POST', path: '/', headers, agent: this.agent, timeout: this.opts.connectTimeoutMs },
         (res) => {
           const chunks: Buffer[] = []
           let size = 0
@@ -117,7 +119,7 @@ export class RawJsonClient {
       )
       // Connection timeout (socket idle before connect) and a total request timeout, as the SDK client's.
       req.on('timeout', () => req.destroy(Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError', code: 'ETIMEDOUT', $retryable: true })))
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error('request timed out'), { name: 'TimeoutError', $retryable: true })), this.opts.requestTimeoutMs ?? 5000)
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error('request timed out'), { name: 'TimeoutError', $retryable: true })), this.opts.requestTimeoutMs)
       req.on('error', (e: Error & { code?: string }) => {
         clearTimeout(timer)
         reject(Object.assign(e, { $retryable: true }))

@@ -34,6 +34,15 @@ interface GetParametersOutput {
   Parameters?: Array<{ Name?: string; Value?: string }>
 }
 
+/**
+ * SSM's bounds, its own and not the table's (store-timeouts.ts), for the raw client and the SDK client
+ * alike: 2 s per attempt (connection and whole request), three attempts. The read runs in a function's init
+ * phase, which Lambda cuts off after 10 s: SSM that stops answering costs at most 3 × 2 s plus the raw
+ * client's backoff (under 0.1 s), so the init fails with an error naming SSM rather than Lambda's init
+ * timeout (test/deploy/parameter-store.test.ts checks the sum). GetParameters answers in milliseconds.
+ */
+export const SSM_BOUNDS = { connectTimeoutMs: 2_000, requestTimeoutMs: 2_000, maxAttempts: 3 } as const
+
 /** One GetParameters call (WithDecryption) for all names; a missing parameter is a ConfigError. */
 export async function readSecureParameters(names: readonly string[], region: string, access: SsmAccess = {}): Promise<Map<string, string>> {
   if (names.length === 0) return new Map()
@@ -47,11 +56,15 @@ export async function readSecureParameters(names: readonly string[], region: str
   let out: GetParametersOutput
   if (credentials) {
     // SecureString values are at most 8 KB and GetParameters takes at most 10 names: 256 KiB bounds the answer.
-    const ssm = new RawJsonClient({ service: 'ssm', targetPrefix: 'AmazonSSM', jsonVersion: '1.1', region, endpoint, credentials, maxAttempts: 3, maxResponseBytes: 256 * 1024 })
+    const ssm = new RawJsonClient({ service: 'ssm', targetPrefix: 'AmazonSSM', jsonVersion: '1.1', region, endpoint, credentials, ...SSM_BOUNDS, maxResponseBytes: 256 * 1024 })
     out = (await ssm.call('GetParameters', input)) as GetParametersOutput
   } else {
     const { GetParametersCommand, SSMClient } = await import('./ssm-client.ts')
-    out = await (access.client ?? new SSMClient({ region, maxAttempts: 3 })).send(new GetParametersCommand(input))
+    out = await (access.client ?? new SSMClient({
+      region,
+      maxAttempts: SSM_BOUNDS.maxAttempts,
+      requestHandler: { connectionTimeout: SSM_BOUNDS.connectTimeoutMs, requestTimeout: SSM_BOUNDS.requestTimeoutMs, throwOnRequestTimeout: true },
+    })).send(new GetParametersCommand(input))
   }
   const values = new Map<string, string>()
   for (const p of out.Parameters ?? []) if (typeof p.Name === 'string' && typeof p.Value === 'string') values.set(p.Name, p.Value)

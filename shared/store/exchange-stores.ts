@@ -10,7 +10,7 @@ import { HotReads } from './hot-reads.ts'
 import { rawCredentials } from '../aws/raw-json-client.ts'
 import { RawDynamo } from './raw-dynamodb.ts'
 import type { Stores } from './stores.ts'
-import { STORE_ATTEMPTS, STORE_TIMEOUT_DEFAULTS, type StoreTimeouts } from './store-timeouts.ts'
+import { storeBounds, type StoreTimeouts } from './store-timeouts.ts'
 
 type StoreConfig = Pick<Config, 'tableName' | 'region' | 'dynamodbEndpoint'> & Partial<Pick<Config, 'auditRetentionDays'>>
 
@@ -39,10 +39,8 @@ export function openExchangeStores(config: StoreConfig, timeouts: StoreTimeouts 
           region: config.region,
           endpoint: config.dynamodbEndpoint,
           credentials,
-          maxAttempts: STORE_ATTEMPTS,
-          // As createDocumentClient: the request bound per attempt, the connection bound no longer than it.
-          requestTimeoutMs: timeouts.requestTimeoutMs ?? STORE_TIMEOUT_DEFAULTS.requestTimeoutMs,
-          connectTimeoutMs: Math.min(timeouts.requestTimeoutMs ?? Infinity, STORE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+          // The same bounds as createDocumentClient's.
+          ...storeBounds(timeouts),
         }),
         config.tableName,
       )

@@ -13,7 +13,7 @@
 export const STORE_ATTEMPTS = 2
 
 /** The default per-attempt bounds (connection, and the whole request). */
-export const STORE_TIMEOUT_DEFAULTS = { connectTimeoutMs: 2_000, requestTimeoutMs: 5_000 } as const
+const STORE_TIMEOUT_DEFAULTS = { connectTimeoutMs: 2_000, requestTimeoutMs: 5_000 } as const
 
 /** Token exchange on AWS: provider, JWKS copy and role reads, signed calls' AccessKey read and nonce write. */
 export const EXCHANGE_STORE_REQUEST_TIMEOUT_MS = 1_500
@@ -33,4 +33,26 @@ export interface StoreTimeouts {
  */
 export function deployedStoreTimeouts(dynamodbEndpoint: string | undefined, requestTimeoutMs: number): StoreTimeouts {
   return dynamodbEndpoint ? {} : { requestTimeoutMs }
+}
+
+export interface StoreBounds {
+  /** Per attempt (ms). */
+  connectTimeoutMs: number
+  /** Per attempt (ms). */
+  requestTimeoutMs: number
+  maxAttempts: number
+}
+
+/**
+ * The bounds of every table request, for the SDK client (table.ts) and the raw GetItem client
+ * (exchange-stores.ts) alike: `requestTimeoutMs` (default 5 s) bounds the whole request, and the
+ * connection no longer than it (default 2 s); STORE_ATTEMPTS attempts.
+ */
+export function storeBounds(timeouts: StoreTimeouts = {}): StoreBounds {
+  const { requestTimeoutMs = STORE_TIMEOUT_DEFAULTS.requestTimeoutMs } = timeouts
+  return {
+    connectTimeoutMs: Math.min(requestTimeoutMs, STORE_TIMEOUT_DEFAULTS.connectTimeoutMs),
+    requestTimeoutMs,
+    maxAttempts: STORE_ATTEMPTS,
+  }
 }

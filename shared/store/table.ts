@@ -31,7 +31,7 @@ import { Entity, Table, boolean, item, list, map, number, string } from 'dynamod
 
 // Key layouts live in table-keys.ts (no SDK import), so the raw hot-path reads (hot-reads.ts) share them.
 import { ACCOUNT_SK, accountPk, attachmentPrefix, POLICY_PREFIX, PROVIDER_PREFIX, ROLE_PREFIX, SYSTEM_POLICY_USE_PREFIX } from './table-keys.ts'
-import { STORE_ATTEMPTS, STORE_TIMEOUT_DEFAULTS } from './store-timeouts.ts'
+import { storeBounds } from './store-timeouts.ts'
 export * from './table-keys.ts'
 
 export interface StoreOptions {
@@ -41,12 +41,13 @@ export interface StoreOptions {
   endpoint?: string | undefined
   /**
    * Fail fast when the store is down instead of hanging (ms, per attempt): bounds the connection and
-   * the whole request. Default STORE_TIMEOUT_DEFAULTS (connect 2 s, request 5 s); see store-timeouts.ts.
+   * the whole request. Default connect 2 s, request 5 s: storeBounds() in store-timeouts.ts.
    */
   requestTimeoutMs?: number | undefined
 }
 
 export function createDocumentClient(opts: StoreOptions): DynamoDBDocumentClient {
+  const bounds = storeBounds(opts)
   const client = new DynamoDBClient({
     region: opts.region,
     ...(opts.endpoint
@@ -57,10 +58,10 @@ export function createDocumentClient(opts: StoreOptions): DynamoDBDocumentClient
         }
       : {}),
     // Two attempts: a store that is down must surface as ServiceUnavailable quickly, not hang.
-    maxAttempts: STORE_ATTEMPTS,
+    maxAttempts: bounds.maxAttempts,
     requestHandler: {
-      connectionTimeout: Math.min(opts.requestTimeoutMs ?? Infinity, STORE_TIMEOUT_DEFAULTS.connectTimeoutMs),
-      requestTimeout: opts.requestTimeoutMs ?? STORE_TIMEOUT_DEFAULTS.requestTimeoutMs,
+      connectionTimeout: bounds.connectTimeoutMs,
+      requestTimeout: bounds.requestTimeoutMs,
       // Without this the SDK only logs when requestTimeout elapses: a store that accepts connections
       // but never answers would hang the request.
       throwOnRequestTimeout: true,
@@ -153,7 +154,7 @@ export function defineTable(documentClient: DynamoDBDocumentClient, tableName: s
     schema: item({
       accessKeyId: string().key(),
       nonce: string().key(),
-      /** Digest of the signature that used the nonce (recognises the SDK retrying our own write). */
+      /** Random id of the call that used the nonce (nonce-store.ts: recognises the SDK retrying our own write). */
       sig: string().optional(),
       expiresAt: number(),
     }),

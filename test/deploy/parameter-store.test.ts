@@ -8,8 +8,9 @@ import { SSMClient } from '@aws-sdk/client-ssm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../shared/config.ts'
 import { formatTokenKeys, generateTokenKey } from '../../shared/credentials/token-keys.ts'
-import { loadDeployedSecrets, type SsmAccess } from '../../shared/secrets/parameter-store.ts'
+import { loadDeployedSecrets, SSM_BOUNDS, type SsmAccess } from '../../shared/secrets/parameter-store.ts'
 import { LocalSsm } from '../support/local-ssm.ts'
+import { silentServer } from '../support/silent-server.ts'
 
 const tokenKeys = formatTokenKeys([generateTokenKey(), generateTokenKey()])
 const root = { AccountId: '1234567890123456', AccessKeyId: 'LTAI5tExampleKeyId000', AccessKeySecret: 'a'.repeat(30) }
@@ -71,6 +72,22 @@ describe('loadDeployedSecrets', () => {
     expect(err.message).not.toContain('assumed-role')
     expect(ssm.received).toHaveLength(1)
   })
+
+  it('gives up on SSM that accepts connections and never answers within Lambda\'s 10 s init limit', async () => {
+    // The raw client's backoff between attempts is under 25 * 2^(attempt-1) ms (shared/aws/raw-json-client.ts).
+    const backoffMs = Array.from({ length: SSM_BOUNDS.maxAttempts - 1 }, (_, i) => 25 * 2 ** i).reduce((a, b) => a + b, 0)
+    expect(SSM_BOUNDS.maxAttempts * Math.max(SSM_BOUNDS.requestTimeoutMs, SSM_BOUNDS.connectTimeoutMs) + backoffMs).toBeLessThan(10_000)
+    const silent = await silentServer()
+    try {
+      const access = { env: { ...lambdaEnv, AWS_ENDPOINT_URL_SSM: silent.url } }
+      const err = (await loadDeployedSecrets(deployed(), { root: false, ssm: access }).catch((e: unknown) => e)) as Error
+      expect(err.name).toBe('TimeoutError')
+      // Every attempt connected and waited its request bound.
+      expect(silent.connections).toBe(SSM_BOUNDS.maxAttempts)
+    } finally {
+      await silent.close()
+    }
+  }, 15_000)
 
   it('uses TOKEN_KEYS and ROOT_* from the environment, even with parameters configured, without calling SSM (local mode, invoke local)', async () => {
     ssm.reset({})

@@ -2,7 +2,6 @@
 // what the dynamodb-toolbox stores return for the same items on DynamoDB Local, absent items included,
 // and reject items that do not match the entity's schema as the toolbox does (InternalError).
 
-import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { HotReads } from '../../shared/store/hot-reads.ts'
 import { JwksCopyStore } from '../../shared/store/jwks-copy-store.ts'
@@ -11,12 +10,13 @@ import { rawCredentials } from '../../shared/aws/raw-json-client.ts'
 import { RawDynamo } from '../../shared/store/raw-dynamodb.ts'
 import { RoleStore } from '../../shared/store/role-store.ts'
 import { openExchangeStores } from '../../shared/store/exchange-stores.ts'
-import { deployedStoreTimeouts } from '../../shared/store/store-timeouts.ts'
+import { deployedStoreTimeouts, storeBounds } from '../../shared/store/store-timeouts.ts'
+import { silentServer } from '../support/silent-server.ts'
 import { createTestTable } from '../support/store.ts'
 
 describe('hot reads: raw GetItem vs the toolbox stores', async () => {
   const { endpoint, tableName, documentClient, table } = await createTestTable('hot')
-  const hot = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint, credentials: rawCredentials(endpoint)! }), tableName)
+  const hot = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint, credentials: rawCredentials(endpoint)!, ...storeBounds() }), tableName)
   const providers = new OidcProviderStore(table)
   const roles = new RoleStore(table)
   const copies = new JwksCopyStore(table)
@@ -46,9 +46,9 @@ describe('hot reads: raw GetItem vs the toolbox stores', async () => {
   })
 
   it('maps a missing table to ServiceUnavailable and a dead endpoint to ServiceUnavailable, as the SDK path does', async () => {
-    const missing = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint, credentials: rawCredentials(endpoint)! }), 'no-such-table')
+    const missing = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint, credentials: rawCredentials(endpoint)!, ...storeBounds() }), 'no-such-table')
     await expect(missing.provider(accountId, 'gh')).rejects.toMatchObject({ code: 'ServiceUnavailable' })
-    const dead = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: rawCredentials('x')! }), tableName)
+    const dead = new HotReads(new RawDynamo({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: rawCredentials('x')!, ...storeBounds() }), tableName)
     await expect(dead.provider(accountId, 'gh')).rejects.toMatchObject({ code: 'ServiceUnavailable' })
   })
 
@@ -65,14 +65,9 @@ describe('hot reads: raw GetItem vs the toolbox stores', async () => {
   })
 
   it('openExchangeStores: its per-attempt bound applies to the raw reads and to the toolbox stores (a table that accepts connections and never answers)', async () => {
-    const sockets = new Set<Socket>()
-    const silent = createServer((c) => {
-      sockets.add(c)
-      c.on('close', () => sockets.delete(c))
-    })
-    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const silent = await silentServer()
     try {
-      const s = openExchangeStores({ tableName, region: 'us-east-1', dynamodbEndpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}` }, { requestTimeoutMs: 300 })
+      const s = openExchangeStores({ tableName, region: 'us-east-1', dynamodbEndpoint: silent.url }, { requestTimeoutMs: 300 })
       // 2 attempts × 300 ms and a little backoff; the defaults (5 s per attempt) would take seconds.
       for (const read of [() => s.providers.get(accountId, 'gh'), () => s.jwksCopies.get('https://idp.example/a'), () => s.accounts.getAccessKey('LTAIHOTREADS0001')]) {
         const started = Date.now()
@@ -81,8 +76,7 @@ describe('hot reads: raw GetItem vs the toolbox stores', async () => {
         expect(Date.now() - started).toBeLessThan(2_000)
       }
     } finally {
-      for (const c of sockets) c.destroy()
-      await new Promise((r) => silent.close(r))
+      await silent.close()
     }
   })
 

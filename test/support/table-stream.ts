@@ -3,6 +3,7 @@
 // as Lambda adds it).
 import { inject } from 'vitest'
 import { RawJsonClient } from '../../shared/aws/raw-json-client.ts'
+import { storeBounds } from '../../shared/store/store-timeouts.ts'
 
 export interface StreamRecord {
   eventID: string
@@ -13,7 +14,7 @@ export interface StreamRecord {
 }
 
 const client = (targetPrefix: string) =>
-  new RawJsonClient({ service: 'dynamodb', targetPrefix, jsonVersion: '1.0', region: 'us-east-1', endpoint: inject('dynamodbEndpoint'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  new RawJsonClient({ service: 'dynamodb', targetPrefix, jsonVersion: '1.0', region: 'us-east-1', endpoint: inject('dynamodbEndpoint'), credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, ...storeBounds() })
 
 /** Every record of the table's stream so far, oldest first. */
 export async function tableStreamRecords(tableName: string): Promise<StreamRecord[]> {
