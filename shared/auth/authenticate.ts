@@ -30,7 +30,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     await verifyRequestSignature(req, {
       now: () => now,
       windowSeconds: deps.windowSeconds,
-      consumeNonce: (accessKeyId, nonce, ttlSeconds, signature) => deps.nonces.consume(accessKeyId, nonce, ttlSeconds, now, signature),
+      consumeNonce: (accessKeyId, nonce, ttlSeconds) => deps.nonces.consume(accessKeyId, nonce, ttlSeconds, now),
       resolveKey: async (accessKeyId, securityToken) => {
         if (accessKeyId.startsWith('STS.')) {
           if (securityToken === undefined) {

@@ -32,11 +32,7 @@ export interface VerifyDeps {
   /** Throws ApiError for a bad security token; undefined when the key does not exist. */
   resolveKey: (accessKeyId: string, securityToken: string | undefined) => Promise<SigningKey | undefined>
   /** Records the nonce; false when it was already used within its TTL. */
-  /**
-   * Records the nonce; false when it was already used within its TTL. `signature` lets the store
-   * recognise its own earlier write when a timed-out write is retried (same request, not a replay).
-   */
-  consumeNonce: (accessKeyId: string, nonce: string, ttlSeconds: number, signature: string) => Promise<boolean>
+  consumeNonce: (accessKeyId: string, nonce: string, ttlSeconds: number) => Promise<boolean>
 }
 
 export interface RpcRequestForSigning {
@@ -135,7 +131,7 @@ async function verifyV3(req: RpcRequestForSigning, authorization: string, deps: 
   }
   if (!matched) throw signatureMismatch()
 
-  await consumeNonceOnce(key.accessKeyId, nonce, auth.signature, deps)
+  await consumeNonceOnce(key.accessKeyId, nonce, deps)
   return { accessKeyId: key.accessKeyId, securityToken, scheme: 'ACS3-HMAC-SHA256' }
 }
 
@@ -155,6 +151,12 @@ async function verifyV1(req: RpcRequestForSigning, deps: VerifyDeps): Promise<Ve
   if (!ACCESS_KEY_ID.test(accessKeyId)) throw incomplete('The AccessKeyId parameter must be 1 to 128 visible ASCII characters.')
   if (byName.get('SignatureMethod') !== 'HMAC-SHA1') throw incomplete('The SignatureMethod parameter must be HMAC-SHA1.')
   if (byName.get('SignatureVersion') !== '1.0') throw incomplete('The SignatureVersion parameter must be 1.0.')
+  // V1 signs parameters only: the action must be one of them. Without Action and Version among the
+  // signed parameters, the request parser would take them from the x-acs-action / x-acs-version
+  // headers, which nothing signs, and anyone on the path could turn a signed GetRole into a DeleteRole.
+  for (const name of ['Action', 'Version']) {
+    if (!byName.get(name)) throw incomplete(`The ${name} parameter is missing: a V1 (HMAC-SHA1) signature must cover it.`)
+  }
   const nonce = byName.get('SignatureNonce')
   assertNonce(nonce, 'SignatureNonce parameter')
   const timestamp = parseTimestamp(byName.get('Timestamp'), 'Timestamp parameter')
@@ -167,7 +169,7 @@ async function verifyV1(req: RpcRequestForSigning, deps: VerifyDeps): Promise<Ve
   // Compared as text, not decoded bytes: base64 has several spellings of the same last byte.
   if (!safeEqual(signV1(key.secret, stringToSignV1(req.method, params)), signature)) throw signatureMismatch()
 
-  await consumeNonceOnce(key.accessKeyId, nonce, signature, deps)
+  await consumeNonceOnce(key.accessKeyId, nonce, deps)
   return { accessKeyId: key.accessKeyId, securityToken, scheme: 'HMAC-SHA1' }
 }
 
@@ -241,10 +243,10 @@ async function resolveActiveKey(accessKeyId: string, securityToken: string | und
   return key
 }
 
-async function consumeNonceOnce(accessKeyId: string, nonce: string, signature: string, deps: VerifyDeps): Promise<void> {
+async function consumeNonceOnce(accessKeyId: string, nonce: string, deps: VerifyDeps): Promise<void> {
   // A request stays acceptable while its timestamp is within +-window of the clock, i.e. for up to
   // 2 x window after a future-dated send; the nonce must be remembered at least that long.
-  const fresh = await deps.consumeNonce(accessKeyId, nonce, 2 * deps.windowSeconds, signature)
+  const fresh = await deps.consumeNonce(accessKeyId, nonce, 2 * deps.windowSeconds)
   if (!fresh) throw new ApiError('SignatureNonceUsed', 'Specified signature nonce was used already.')
 }
 

@@ -16,9 +16,8 @@ export class NonceStore {
    * succeeded, the retry carries the same item, finds its own write and is not taken for a replay. A
    * replayed HTTP request is a new call with a new id, so it is refused. (The request signature must
    * not serve as that id: a replay carries the very same signature, and was accepted as a "retry".)
-   * `signature` is accepted for the callers' interface and not used for the decision.
    */
-  async consume(accessKeyId: string, nonce: string, ttlSeconds: number, now: Date, _signature = ''): Promise<boolean> {
+  async consume(accessKeyId: string, nonce: string, ttlSeconds: number, now: Date): Promise<boolean> {
     const nowSec = Math.floor(now.getTime() / 1000)
     const sig = randomBytes(16).toString('base64url')
     try {
