@@ -33,6 +33,32 @@ export interface AuditRecord {
 /** A reason is cut to this many characters in the log line and the table. */
 export const MAX_AUDIT_REASON_LENGTH = 512
 
+/**
+ * `sub` and `jti` are kept up to this many characters: the verifier's own bound on both
+ * (verify-token.ts MAX_SUBJECT_LENGTH, MAX_JTI_LENGTH), so a verified claim is recorded whole and two
+ * subjects are never told apart by a cut prefix. The cut only guards lines from elsewhere.
+ */
+export const MAX_AUDIT_CLAIM_LENGTH = 1024
+
+/**
+ * `text` cut to at most `max` UTF-16 code units, never between the two halves of a surrogate pair: a
+ * lone surrogate is no Unicode text, and strict JSON readers refuse a ListAuditEvents page carrying one.
+ */
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text
+  const code = text.charCodeAt(max - 1)
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max)
+}
+
+/** The record's free-text fields as they are logged and stored: claims and reason within their bounds. */
+export function clipAuditFields(r: Pick<AuditRecord, 'sub' | 'jti' | 'reason'>): Pick<AuditRecord, 'sub' | 'jti' | 'reason'> {
+  return {
+    sub: r.sub === undefined ? undefined : clipText(r.sub, MAX_AUDIT_CLAIM_LENGTH),
+    jti: r.jti === undefined ? undefined : clipText(r.jti, MAX_AUDIT_CLAIM_LENGTH),
+    reason: r.reason === undefined ? undefined : clipText(r.reason, MAX_AUDIT_REASON_LENGTH),
+  }
+}
+
 export interface AuditSinkOptions {
   logger: Logger
   store?: AuditStore
@@ -65,8 +91,9 @@ export class AuditSink {
   constructor(private readonly opts: AuditSinkOptions) {}
 
   record(r: AuditRecord): void {
-    // Claim values are truncated: a hostile IdP must not be able to flood our logs through `sub`.
+    // Claim values are bounded (clipAuditFields): a hostile IdP must not be able to flood our logs through them.
     // One object literal of every field (absent ones undefined, so not written): one shape for every line.
+    const { sub, jti, reason } = clipAuditFields(r)
     this.opts.logger.record(AUDIT_MESSAGE, {
       time: r.time,
       requestId: r.requestId,
@@ -74,23 +101,17 @@ export class AuditSink {
       providerArn: r.providerArn,
       roleArn: r.roleArn,
       sessionName: r.sessionName,
-      sub: r.sub?.slice(0, 256),
-      jti: r.jti?.slice(0, 128),
+      sub,
+      jti,
       sourceIp: r.sourceIp,
       outcome: r.outcome,
       errorCode: r.errorCode,
-      reason: r.reason?.slice(0, MAX_AUDIT_REASON_LENGTH),
+      reason,
     })
     if (!this.opts.store) return
     const maxBuffered = this.opts.maxBuffered ?? 10_000
     if (this.buffer.length + this.queued >= maxBuffered) {
-      this.dropped++
-      // Said, not only counted: the operator learns that ListAuditEvents misses records (the log has them).
-      const now = Date.now()
-      if (now - this.dropReportedAt >= DROP_REPORT_MS) {
-        this.dropReportedAt = now
-        this.opts.logger.warn('audit table copy dropping records: the store is behind; the log lines stay complete', { dropped: this.dropped, maxBuffered })
-      }
+      this.drop(1, 'the store is behind', { maxBuffered })
       return
     }
     this.buffer.push(r)
@@ -115,14 +136,25 @@ export class AuditSink {
     this.chain = this.chain.then(() =>
       store
         .putBatch(batch)
-        .catch((e: unknown) => {
-          this.opts.logger.warn('audit table write failed; records remain in the log stream', { count: batch.length, error: e as Error })
-        })
+        // The store has retried (putBatch): these records are not in the table copy, and are counted so.
+        .catch((e: unknown) => this.drop(batch.length, 'a table write failed', { error: e as Error }))
         .finally(() => {
           this.queued -= batch.length
         }),
     )
     return this.chain
+  }
+
+  /**
+   * Counts records left out of the table copy, and says so: the first drop, then at most one line per
+   * DROP_REPORT_MS, so the operator learns that ListAuditEvents misses records (the log lines have them).
+   */
+  private drop(count: number, why: string, fields: Record<string, unknown>): void {
+    this.dropped += count
+    const now = Date.now()
+    if (now - this.dropReportedAt < DROP_REPORT_MS) return
+    this.dropReportedAt = now
+    this.opts.logger.warn(`audit table copy dropping records: ${why}; the log lines stay complete`, { dropped: this.dropped, ...fields })
   }
 
   /** Records not yet in the table: buffered, or queued behind a write. */

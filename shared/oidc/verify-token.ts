@@ -18,7 +18,9 @@
 // - `azp` is checked only when the token has several audiences (OIDC Core §2) and is not required
 //   then, since Kubernetes service-account tokens carry several audiences and no azp.
 // - `sub`: a non-empty string of at most MAX_SUBJECT_LENGTH characters without control characters
-//   (OIDC suggests 255 ASCII, but `system:serviceaccount:<ns>:<name>` can reach 339).
+//   (OIDC suggests 255 ASCII, but `system:serviceaccount:<ns>:<name>` can reach 339). `jti`, when
+//   present, a string of at most MAX_JTI_LENGTH without control characters: both are audited and shown
+//   to operators (ListAuditEvents), where an escape sequence or a line break would be an injection.
 // Messages name the failed check and truncate any value taken from the token; they never contain the
 // token itself or its signature.
 
@@ -37,6 +39,8 @@ export const DEFAULT_LEEWAY_SECONDS = 60
 export const MAX_JSON_DEPTH = 20
 export const MAX_KID_LENGTH = 256
 export const MAX_SUBJECT_LENGTH = 1024
+/** `jti`, when present: at most this many characters, no control characters (it is audited, and shown to operators). */
+export const MAX_JTI_LENGTH = 1024
 /**
  * The latest exp accepted: 9999-12-31T23:59:59Z, the last instant the wire's `YYYY-MM-DDThh:mm:ssZ`
  * can spell (OIDCTokenInfo.ExpirationTime shows it); a later exp is refused.
@@ -256,7 +260,13 @@ export async function verifyOidcToken(token: string, policy: TokenPolicy, lookup
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH || CONTROL_CHAR.test(sub)) {
     throw invalid(`${UNRECOGNISED}: the claim sub must be a string of 1 to ${MAX_SUBJECT_LENGTH} characters without control characters.`)
   }
-  if (payload.jti !== undefined && typeof payload.jti !== 'string') throw invalid(`${UNRECOGNISED}: the claim jti must be a string, found ${typeName(payload.jti)}.`)
+  const jti = payload.jti
+  if (jti !== undefined) {
+    if (typeof jti !== 'string') throw invalid(`${UNRECOGNISED}: the claim jti must be a string, found ${typeName(jti)}.`)
+    if (jti.length > MAX_JTI_LENGTH || CONTROL_CHAR.test(jti)) {
+      throw invalid(`${UNRECOGNISED}: the claim jti must be at most ${MAX_JTI_LENGTH} characters without control characters.`)
+    }
+  }
 
   // The claim set is this call's own parse: completed in place (aud as an array) rather than copied.
   payload.aud = aud

@@ -44,7 +44,7 @@ const listAuditEvents = define({
   permission: (_input, caller) => ({ action: 'oidcsts:ListAuditEvents', resource: `acs:oidcsts::${caller.accountId}:audit/*` }),
   async run(input, { caller, deps, request }) {
     const day = input.date ?? request.now.toISOString().slice(0, 10)
-    const page = await deps.audit.list(callerAccount(caller), day, input.maxItems, input.after)
+    const page = await deps.audit.list(callerAccount(caller), day, input.maxItems, input.after, request.now)
     return {
       IsTruncated: page.nextAt !== undefined,
       ...(page.nextAt !== undefined ? { Marker: encodeMarker({ d: day, a: page.nextAt }) } : {}),

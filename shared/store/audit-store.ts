@@ -6,7 +6,7 @@
 
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { Entity, QueryCommand, item, number, string } from 'dynamodb-toolbox'
-import { type AuditRecord, MAX_AUDIT_REASON_LENGTH } from '../audit/audit-log.ts'
+import { type AuditRecord, clipAuditFields } from '../audit/audit-log.ts'
 import type { StoreTable } from './table.ts'
 import { ApiError } from '../errors.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
@@ -102,15 +102,20 @@ export class AuditStore {
     if (r.providerArn !== undefined) out.providerArn = r.providerArn
     if (r.roleArn !== undefined) out.roleArn = r.roleArn
     if (r.sessionName !== undefined) out.sessionName = r.sessionName
-    if (r.sub !== undefined) out.sub = r.sub.slice(0, 256)
-    if (r.jti !== undefined) out.jti = r.jti.slice(0, 128)
+    const { sub, jti, reason } = clipAuditFields(r)
+    if (sub !== undefined) out.sub = sub
+    if (jti !== undefined) out.jti = jti
     if (r.errorCode !== undefined) out.errorCode = r.errorCode
-    if (r.reason !== undefined) out.reason = r.reason.slice(0, MAX_AUDIT_REASON_LENGTH)
+    if (reason !== undefined) out.reason = reason
     return out
   }
 
-  /** One day's records for an account, newest first, a page at a time. */
-  async list(accountId: string, day: string, maxItems: number, after?: string): Promise<{ items: AuditRecord[]; nextAt?: string }> {
+  /**
+   * One day's records for an account, newest first, a page at a time; none past its retention at `now`
+   * (DynamoDB's TTL deletes expired items only within days). A day's records expire oldest first, so the
+   * first expired one ends the listing.
+   */
+  async list(accountId: string, day: string, maxItems: number, after: string | undefined, now: Date): Promise<{ items: AuditRecord[]; nextAt?: string }> {
     try {
       const { Items } = await this.t.table.build(QueryCommand)
         .entities(this.entity)
@@ -121,7 +126,10 @@ export class AuditStore {
           ...(after !== undefined ? { exclusiveStartKey: { pk: auditPk(accountId, day), sk: after } } : {}),
         })
         .send()
-      const rows = Items ?? []
+      const nowSec = Math.floor(now.getTime() / 1000)
+      const all = Items ?? []
+      const live = all.findIndex((row) => row.expiresAt <= nowSec)
+      const rows = live < 0 ? all : all.slice(0, live)
       const page = rows.slice(0, maxItems)
       const items = page.map(({ day: _d, at: _a, expiresAt: _e, ...r }) => r as AuditRecord)
       return rows.length > maxItems ? { items, nextAt: page[page.length - 1]!.at } : { items }

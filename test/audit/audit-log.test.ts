@@ -1,9 +1,12 @@
 import { describe, expect, it, vi } from 'vitest'
-import { AuditSink, parseAuditLine, type AuditRecord } from '../../shared/audit/audit-log.ts'
+import { AuditSink, clipText, MAX_AUDIT_CLAIM_LENGTH, parseAuditLine, type AuditRecord } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
 import { defineTable } from '../../shared/store/table.ts'
 import { createTestTable } from '../support/store.ts'
+
+/** A moment within the records' retention (the records are of 2026-11-28), whatever the machine's clock says. */
+const NOW = new Date(Date.UTC(2026, 10, 29))
 
 const rec = (i: number, over: Partial<AuditRecord> = {}): AuditRecord => ({
   time: Date.UTC(2026, 10, 28, 10, 0, i),
@@ -35,7 +38,7 @@ describe('AuditSink', () => {
     const seen: AuditRecord[] = []
     let after: string | undefined
     do {
-      const page = await store.list('1234567890123456', '2026-11-28', 25, after)
+      const page = await store.list('1234567890123456', '2026-11-28', 25, after, NOW)
       seen.push(...page.items)
       after = page.nextAt
     } while (after)
@@ -87,7 +90,7 @@ describe('AuditSink', () => {
     const stored: AuditRecord[] = []
     let after: string | undefined
     do {
-      const page = await store.list(account, '2026-11-28', 100, after)
+      const page = await store.list(account, '2026-11-28', 100, after, NOW)
       stored.push(...page.items)
       after = page.nextAt
     } while (after)
@@ -114,8 +117,8 @@ describe('AuditSink', () => {
     await store.putBatch(Array.from({ length: 110 }, (_, i) => rec(i, { accountId: '6543210987654321' })))
     expect(most).toBeGreaterThan(1)
     expect(most).toBeLessThanOrEqual(4)
-    const page = await store.list('6543210987654321', '2026-11-28', 100)
-    const rest = await store.list('6543210987654321', '2026-11-28', 100, page.nextAt)
+    const page = await store.list('6543210987654321', '2026-11-28', 100, undefined, NOW)
+    const rest = await store.list('6543210987654321', '2026-11-28', 100, page.nextAt, NOW)
     expect(new Set([...page.items, ...rest.items].map((r) => r.requestId)).size).toBe(110)
   })
 
@@ -129,7 +132,39 @@ describe('AuditSink', () => {
     await expect(sink.flush()).resolves.toBeUndefined()
     expect(sink.pending).toBe(0)
     expect(lines.filter((l) => l.includes('"msg":"audit"'))).toHaveLength(1)
-    expect(JSON.parse(lines.find((l) => l.includes('audit table write failed'))!)).toMatchObject({ level: 'warn', count: 1 })
+    // The failed batch is out of the copy, and counted and said as any drop is.
+    expect(sink.dropped).toBe(1)
+    expect(JSON.parse(lines.find((l) => l.includes('audit table copy dropping records: a table write failed'))!)).toMatchObject({ level: 'warn', dropped: 1 })
+    sink.record(rec(3))
+    sink.record(rec(5))
+    await sink.flush()
+    expect(sink.dropped).toBe(3)
+    // At most one warning a minute.
+    expect(lines.filter((l) => l.includes('dropping records'))).toHaveLength(1)
+  })
+
+  it('lists no record past its retention, even while DynamoDB\'s TTL has not deleted it yet', async () => {
+    const { table } = await createTestTable('audit-expired')
+    const store = new AuditStore(table, 1)
+    const account = '4445556667778889'
+    // Records of 2026-11-28 10:00:00..10:00:09, kept one day: they expire at 2026-11-29 10:00:00..09.
+    await store.putBatch(Array.from({ length: 10 }, (_, i) => rec(i, { accountId: account })))
+    const at = (second: number) => new Date(Date.UTC(2026, 10, 29, 10, 0, second))
+    const ids = async (now: Date, maxItems: number) => {
+      const out: string[] = []
+      let after: string | undefined
+      do {
+        const page = await store.list(account, '2026-11-28', maxItems, after, now)
+        out.push(...page.items.map((r) => r.requestId))
+        after = page.nextAt
+      } while (after)
+      return out
+    }
+    expect(await ids(new Date(Date.UTC(2026, 10, 28, 23)), 3)).toHaveLength(10)
+    // At 10:00:04 the records of 10:00:00..04 have expired: the newest five remain, and paging ends with them.
+    expect(await ids(at(4), 3)).toEqual(['REQ-009', 'REQ-008', 'REQ-007', 'REQ-006', 'REQ-005'])
+    expect(await ids(at(4), 5)).toEqual(['REQ-009', 'REQ-008', 'REQ-007', 'REQ-006', 'REQ-005'])
+    expect(await ids(at(9), 3)).toEqual([])
   })
 
   it('writes the audit line whatever LOG_LEVEL says (it is the durable record), except silent', () => {
@@ -156,10 +191,31 @@ describe('AuditSink', () => {
     expect(() => createLogger('info', () => {}).record('audit', { msg: 'other' })).toThrow(/level or msg/)
   })
 
-  it('bounds claim values in the line: sub to 256 characters, jti to 128; and a reason to 512', () => {
+  it('keeps a verified sub and jti whole (the verifier bounds both to 1024 characters) and bounds what is longer; a reason to 512', () => {
     const lines: string[] = []
-    new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(rec(3, { sub: 's'.repeat(5000), jti: 'j'.repeat(5000), reason: 'r'.repeat(5000) }))
-    const line = JSON.parse(lines[0]!)
-    expect([line.sub.length, line.jti.length, line.reason.length]).toEqual([256, 128, 512])
+    const sink = new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) })
+    sink.record(rec(3, { sub: 's'.repeat(1024), jti: 'j'.repeat(1024) }))
+    sink.record(rec(3, { sub: 's'.repeat(5000), jti: 'j'.repeat(5000), reason: 'r'.repeat(5000) }))
+    const [whole, cut] = lines.map((l) => JSON.parse(l))
+    expect([whole.sub.length, whole.jti.length]).toEqual([1024, 1024])
+    expect([cut.sub.length, cut.jti.length, cut.reason.length]).toEqual([MAX_AUDIT_CLAIM_LENGTH, MAX_AUDIT_CLAIM_LENGTH, 512])
+  })
+
+  it('never cuts between the halves of a surrogate pair (a lone surrogate is no text: strict JSON readers refuse it)', async () => {
+    const emoji = '\u{1F600}' // two UTF-16 code units
+    expect(clipText(`ab${emoji}`, 3)).toBe('ab')
+    expect(clipText(`ab${emoji}`, 4)).toBe(`ab${emoji}`)
+    expect(clipText(`a${emoji}c`, 3)).toBe(`a${emoji}`)
+    const sub = 's'.repeat(MAX_AUDIT_CLAIM_LENGTH - 1) + emoji.repeat(3)
+    const lines: string[] = []
+    new AuditSink({ logger: createLogger('info', (l) => lines.push(l)) }).record(rec(3, { sub }))
+    expect(JSON.parse(lines[0]!).sub).toBe('s'.repeat(MAX_AUDIT_CLAIM_LENGTH - 1))
+    // The table copy is cut the same way.
+    const { table } = await createTestTable('audit-surrogates')
+    const store = new AuditStore(table)
+    await store.putBatch([rec(3, { accountId: '3334445556667778', sub })])
+    const { items } = await store.list('3334445556667778', '2026-11-28', 10, undefined, NOW)
+    expect(items[0]!.sub).toBe('s'.repeat(MAX_AUDIT_CLAIM_LENGTH - 1))
+    expect(items[0]!.sub).not.toMatch(/[\uD800-\uDFFF]/)
   })
 })

@@ -4,7 +4,7 @@
 import { PutItemCommand } from 'dynamodb-toolbox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { countCommands } from '../../bench/lib/ddb-middleware.ts'
-import { type AuditRecord, AuditSink } from '../../shared/audit/audit-log.ts'
+import { type AuditRecord, AuditSink, MAX_AUDIT_CLAIM_LENGTH } from '../../shared/audit/audit-log.ts'
 import { createLogger } from '../../shared/log.ts'
 import { AuditStore } from '../../shared/store/audit-store.ts'
 import { createExchangeFixture, type ExchangeFixture, RAM, STS } from '../support/exchange-fixture.ts'
@@ -123,13 +123,13 @@ describe('audit table copy in process (npm start): AuditSink', () => {
       entity: { build: (c: typeof PutItemCommand) => { item: (r: object) => { params: () => { Item: Record<string, unknown> } } } }
       itemOf: (r: AuditRecord) => Record<string, unknown>
     }
-    const full = record(1, { providerArn: 'acs:ram::1:oidc-provider/ci', roleArn: 'acs:ram::1:role/r', sessionName: 's', sub: 'x'.repeat(300), jti: 'j'.repeat(200), outcome: 'Failure', errorCode: 'AuthenticationFail.OIDCToken.Expired' })
+    const full = record(1, { providerArn: 'acs:ram::1:oidc-provider/ci', roleArn: 'acs:ram::1:role/r', sessionName: 's', sub: 'x'.repeat(1500), jti: 'j'.repeat(1500), outcome: 'Failure', errorCode: 'AuthenticationFail.OIDCToken.Expired' })
     for (const r of [record(0), full]) {
       const iso = new Date(r.time).toISOString()
       const viaEntity = store.entity.build(PutItemCommand).item({
         ...r,
-        sub: r.sub?.slice(0, 256),
-        jti: r.jti?.slice(0, 128),
+        sub: r.sub?.slice(0, MAX_AUDIT_CLAIM_LENGTH),
+        jti: r.jti?.slice(0, MAX_AUDIT_CLAIM_LENGTH),
         day: iso.slice(0, 10),
         at: `${iso}#${r.requestId}`,
         expiresAt: Math.floor(r.time / 1000) + 30 * 86400,

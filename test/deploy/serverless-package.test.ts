@@ -318,6 +318,17 @@ describe('serverless package: IAM, one least-privilege role per function', () =>
     expect(grants('management', 'ssm:GetParameters')[0]!.Resource.map((r: Json) => r['Fn::Sub'].split(':parameter')[1])).toEqual(['/oidc-sts/test/token-keys', '/oidc-sts/test/root-credentials'])
     expect(grants('management', 'dynamodb:Scan')).toEqual([])
     expect(grants('management', 'events:PutEvents')).toEqual([])
+    // It lists audit records and never writes one: that is the audit writer's alone.
+    const denies = R.ManagementRole.Properties.Policies.flatMap((p: Json) => p.PolicyDocument.Statement).filter((s: Json) => s.Effect === 'Deny')
+    expect(denies).toEqual([
+      {
+        Sid: 'NoAuditWrites',
+        Effect: 'Deny',
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: tableArn,
+        Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } },
+      },
+    ])
   })
 
   it('lets the thumbprint check scan the issuer index, write health records and JWKS copies, and publish to the bus', () => {

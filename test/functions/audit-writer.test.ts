@@ -53,7 +53,7 @@ describe('functions/audit-writer.ts', () => {
     const moved = records.map((r, i) => ({ ...r, accountId, time: now + i }))
     const result = await handler(logsEvent(auditLines(moved)), ctx)
     expect(result).toEqual({ logEvents: 2, written: 2, skipped: 0 })
-    const { items } = await stores.audit.list(accountId, today(), 10)
+    const { items } = await stores.audit.list(accountId, today(), 10, undefined, new Date())
     expect(items).toEqual([moved[1], moved[0]]) // newest first, every field as written
   })
 
@@ -65,14 +65,14 @@ describe('functions/audit-writer.ts', () => {
     const before = await tableItems()
     await handler(event, ctx)
     expect(await tableItems()).toBe(before)
-    expect((await stores.audit.list(accountId, today(), 10)).items).toHaveLength(3)
+    expect((await stores.audit.list(accountId, today(), 10, undefined, new Date())).items).toHaveLength(3)
   })
 
   it('writes batches larger than 25 records (BatchWriteItem takes 25 at a time)', async () => {
     const accountId = generateAccountId()
     const lines = auditLines(Array.from({ length: 60 }, (_, i) => ({ time: Date.now() + i, requestId: `BIG-${i}`, accountId, sourceIp: '203.0.113.9', outcome: 'Failure' as const, errorCode: 'AuthenticationFail.OIDCToken.Expired' })))
     expect(await handler(logsEvent(lines), ctx)).toEqual({ logEvents: 60, written: 60, skipped: 0 })
-    const page = await stores.audit.list(accountId, today(), 100)
+    const page = await stores.audit.list(accountId, today(), 100, undefined, new Date())
     expect(page.items).toHaveLength(60)
   })
 
@@ -89,7 +89,7 @@ describe('functions/audit-writer.ts', () => {
       '{"msg":"audit"',
     ]
     expect(await handler(logsEvent(lines), ctx)).toEqual({ logEvents: 7, written: 1, skipped: 6 })
-    expect((await stores.audit.list(accountId, today(), 10)).items.map((r) => r.requestId)).toEqual(['GOOD'])
+    expect((await stores.audit.list(accountId, today(), 10, undefined, new Date())).items.map((r) => r.requestId)).toEqual(['GOOD'])
   })
 
   it('a line with a prefix before the JSON (a runtime that adds one) is still read', () => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InProcessBus } from '../../shared/events/in-process-bus.ts'
 import { DETAIL_TYPES, type HealthChangedDetail, type KeyRotationDetail } from '../../shared/events/service-events.ts'
 import { runHealthCheck, type HealthCheckSettings } from '../../shared/services/health-check.ts'
+import { injectExchange } from '../support/exchange-fixture.ts'
 import { makeSigningKey, startHttpsIdp, type HttpsIdp, type TestSigningKey } from '../support/https-idp.ts'
 import { IMS, startTestService, type TestService } from '../support/service.ts'
 import { createTestPki, type TestPki } from '../support/test-ca.ts'
@@ -167,6 +168,11 @@ describe('thumbprint health check', () => {
     const bad = await svc.call('ListOIDCProviderHealth', OIDC_STS, { Status: 'fine' }, other.creds)
     expect(bad.status).toBe(400)
     expect(bad.body.Code).toBe('InvalidParameter.Status.Format')
+    // A marker names a provider: bounded like a provider's name (128), as ListOIDCProviders' is.
+    for (const n of ['a'.repeat(129), '../x']) {
+      const forged = await svc.call('ListOIDCProviderHealth', OIDC_STS, { Marker: Buffer.from(JSON.stringify({ n })).toString('base64url') }, other.creds)
+      expect([forged.status, forged.body.Code]).toEqual([400, 'InvalidParameter.Marker.Format'])
+    }
     expect((await svc.call('DeleteOIDCProvider', IMS, { OIDCProviderName: 'zz-new' }, other.creds)).status).toBe(200)
   })
 
@@ -182,12 +188,7 @@ describe('thumbprint health check', () => {
     expect((await svc.call('GetOIDCProviderHealth', OIDC_STS, { OIDCProviderName: 'ci' }, creds(full.body))).status).toBe(200)
 
     const form = { OIDCProviderArn: `acs:ram::${account}:oidc-provider/ci`, RoleArn: `acs:ram::${account}:role/deployer`, RoleSessionName: 'narrow', OIDCToken: idToken(idp.issuer, key, now), Policy: policy }
-    const narrowed = await svc.app.inject({
-      method: 'POST',
-      url: `/?Version=2015-04-01&Action=AssumeRoleWithOIDC&Format=JSON`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams(form).toString(),
-    })
+    const narrowed = await injectExchange(svc.app, form)
     expect(narrowed.statusCode).toBe(200)
     const denied = await svc.call('GetOIDCProviderHealth', OIDC_STS, { OIDCProviderName: 'ci' }, creds(narrowed.json()))
     expect(denied.status).toBe(403)

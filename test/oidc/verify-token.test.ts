@@ -255,8 +255,19 @@ describe('verifyOidcToken: subject and identifiers', () => {
     await expectCode(verify(makeToken({ payload: claims({ sub }) })), INVALID)
   })
 
-  it('rejects a non-string jti as Invalid', async () => {
-    await expectCode(verify(makeToken({ payload: claims({ jti: 7 }) })), INVALID)
+  it.each([
+    ['a number', 7],
+    ['too long', 'j'.repeat(1025)],
+    ['with an escape sequence and a line break', '\u001b[31mFAKE\u001b[0m\r\nline2'],
+    ['with DEL', 'id\u007f'],
+  ])('rejects jti %s as Invalid (it is audited and shown to operators)', async (_, jti) => {
+    await expectCode(verify(makeToken({ payload: claims({ jti }) })), INVALID)
+  })
+
+  it('accepts a jti of 1024 characters, and any printable one', async () => {
+    for (const jti of ['j'.repeat(1024), 'ünïcode ✓ 🔑', '']) {
+      await expect(verify(makeToken({ payload: claims({ jti }) }))).resolves.toMatchObject({ claims: { jti } })
+    }
   })
 })
 

@@ -229,7 +229,7 @@ describe('no secrets in logs, at level debug', () => {
     // The fault was logged (and the leak check below reads these lines): the 5xx, and the audit copy.
     const during = lines.slice(from).map((l) => JSON.parse(l) as { level: string; msg: string })
     expect(during.some((m) => m.level === 'error' && m.msg === 'request failed')).toBe(true)
-    expect(during.some((m) => m.level === 'warn' && m.msg.startsWith('audit table write failed'))).toBe(true)
+    expect(during.some((m) => m.level === 'warn' && m.msg.startsWith('audit table copy dropping records: a table write failed'))).toBe(true)
   })
 
   it('logged something at every level it uses (the capture works)', () => {
