@@ -36,6 +36,8 @@ function resourceAccount(resource: string): string | undefined {
   return /^acs:[a-z0-9-]*:[^:]*:(\d{16}|\*):/.exec(resource)?.[1]
 }
 
+const resourcesOf = (permission: Permission): readonly string[] => (typeof permission.resource === 'string' ? [permission.resource] : permission.resource)
+
 const actionName = (permission: Permission | undefined, def: ActionDefinition<unknown, unknown>) =>
   permission?.action ?? `${def.product.toLowerCase()}:${def.name}`
 
@@ -49,7 +51,7 @@ function checkWithoutPolicies(caller: Caller, permission: Permission | undefined
     if (caller.type === 'root' && caller.operator) return true
     throw noPermission(caller, action, 'ImplicitDeny')
   }
-  if (permission && resourceAccount(permission.resource) !== caller.accountId) {
+  if (permission && resourcesOf(permission).some((r) => resourceAccount(r) !== caller.accountId)) {
     throw noPermission(caller, action, 'ImplicitDeny')
   }
   return caller.type === 'root'
@@ -139,26 +141,28 @@ export function createAuthorizer(deps: AuthorizerDeps): Authorizer {
     const loaded = await rolePolicies(caller.accountId, caller.roleName)
     const documents = loaded.roleId === caller.roleId ? loaded.documents : []
     const actionKeys = await resolveActionKeys(permission, action, [...documents, caller.sessionPolicy])
-    const evaluation = evaluateWithSession(documents, caller.sessionPolicy, {
-      action,
-      resource: permission?.resource ?? '*',
-      context: createRequestContext(
-        {
-          ...actionKeys,
-          // After the action's keys: an action cannot supply these.
-          'acs:SourceIp': request?.sourceIp,
-          'acs:AccessId': caller.accessKeyId,
-          'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport),
-          // Every call is signed with an AccessKey or STS credentials; none is made with MFA (this service
-          // has no console sign-in). Given rather than left absent: an absent key satisfies no Bool, so
-          // the common "Deny when acs:MFAPresent is false" would never fire.
-          'acs:MFAPresent': 'false',
-        },
-        request?.now,
-      ),
-    })
-    if (evaluation.decision === 'Allow') return
-    throw noPermission(caller, action, evaluation.decision, evaluation.deniedBy)
+    const context = createRequestContext(
+      {
+        ...actionKeys,
+        // After the action's keys: an action cannot supply these.
+        'acs:SourceIp': request?.sourceIp,
+        'acs:AccessId': caller.accessKeyId,
+        'acs:SecureTransport': request === undefined ? undefined : String(request.secureTransport),
+        // Every call is signed with an AccessKey or STS credentials; none is made with MFA (this service
+        // has no console sign-in). Given rather than left absent: an absent key satisfies no Bool, so
+        // the common "Deny when acs:MFAPresent is false" would never fire.
+        'acs:MFAPresent': 'false',
+      },
+      request?.now,
+    )
+    // Every resource must be allowed; an explicit Deny on any one is reported as such.
+    let refused: ReturnType<typeof evaluateWithSession> | undefined
+    for (const resource of permission === undefined ? ['*'] : resourcesOf(permission)) {
+      const evaluation = evaluateWithSession(documents, caller.sessionPolicy, { action, resource, context })
+      if (evaluation.decision === 'ExplicitDeny') throw noPermission(caller, action, evaluation.decision, evaluation.deniedBy)
+      if (evaluation.decision !== 'Allow') refused ??= evaluation
+    }
+    if (refused !== undefined) throw noPermission(caller, action, refused.decision as 'ImplicitDeny', refused.deniedBy)
   }
   return Object.assign(authorize, { clearCache: () => cache.clear() })
 }

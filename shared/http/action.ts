@@ -44,8 +44,11 @@ export type ConditionKeyValue = string | undefined | (() => Promise<string | und
 export interface Permission {
   /** `ram:<Action>` / `sts:<Action>`. */
   action: string
-  /** The ARN acted on. */
-  resource: string
+  /**
+   * The ARN acted on; an action on two (AttachPolicyToRole: the role and the policy) names both, and
+   * the call is allowed only when every one of them is (a Deny on either refuses it).
+   */
+  resource: string | readonly string[]
   /**
    * Condition keys of this action (`ram:OidcIssuerUrl` for the OIDC provider actions), added to the
    * keys every signed call has (acs:SourceIp, acs:CurrentTime, acs:AccessId, acs:SecureTransport),

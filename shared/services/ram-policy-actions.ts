@@ -73,6 +73,15 @@ const onRole = (action: string) => <I extends { roleName: string }>(input: I, ca
   action: `ram:${action}`,
   resource: roleArn(caller.accountId, input.roleName),
 })
+/**
+ * Attach and detach act on a role and a policy: both ARNs must be allowed, so that a policy can say
+ * which policies may be attached (an Allow on `policy/AliyunRAMReadOnlyAccess` only), or deny one
+ * (a Deny on `policy/AliyunRAMFullAccess`, or on a guard policy that must stay attached).
+ */
+const onRoleAndPolicy = (action: string) => <I extends { roleName: string; policyName: string }>(input: I, caller: { accountId: string }) => ({
+  action: `ram:${action}`,
+  resource: [roleArn(caller.accountId, input.roleName), policyArn(caller.accountId, input.policyName)],
+})
 
 const defineAction = actionsWith<PolicyDeps>()
 
@@ -243,7 +252,7 @@ const attachPolicyToRole = defineAction({
   version: RAM_VERSION,
   name: 'AttachPolicyToRole',
   parse: attachmentInput,
-  permission: onRole('AttachPolicyToRole'),
+  permission: onRoleAndPolicy('AttachPolicyToRole'),
   async run(input, { caller, deps, request }) {
     const accountId = callerAccount(caller)
     await requireSystemPolicy(deps, accountId, input)
@@ -257,7 +266,7 @@ const detachPolicyFromRole = defineAction({
   version: RAM_VERSION,
   name: 'DetachPolicyFromRole',
   parse: attachmentInput,
-  permission: onRole('DetachPolicyFromRole'),
+  permission: onRoleAndPolicy('DetachPolicyFromRole'),
   async run(input, { caller, deps }) {
     const accountId = callerAccount(caller)
     await requireSystemPolicy(deps, accountId, input)
