@@ -4,7 +4,7 @@
 import { GetItemCommand, PutItemCommand, PutTransaction, executeTransactWrite } from 'dynamodb-toolbox'
 import { ApiError } from '../errors.ts'
 import type { StoreTable } from './table.ts'
-import { cancellationCodes, toStoreError } from './store-errors.ts'
+import { cancellationCodes, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface AccessKeyRecord {
   accessKeyId: string
@@ -42,7 +42,11 @@ export class AccountStore {
     }
   }
 
-  /** Account and its first AccessKey, atomically; neither may exist yet. */
+  /**
+   * Account and its first AccessKey, atomically; neither may exist yet. A transaction conflict (two
+   * cold starts bootstrapping the operator account at once, two CreateAccount calls for one id) is
+   * retried, so the loser learns that the account exists instead of failing with Throttling.
+   */
   async createAccountWithKey(accountId: string, key: Omit<AccessKeyRecord, 'accountId' | 'createdAt'>, now: number): Promise<void> {
     const putAccount = this.t.AccountEntity.build(PutTransaction)
       .item({ accountId, providerCount: 0, createdAt: now })
@@ -51,7 +55,7 @@ export class AccountStore {
       .item({ ...key, accountId, createdAt: now })
       .options({ condition: { attr: 'secret', exists: false } })
     try {
-      await executeTransactWrite(putAccount, putKey)
+      await retryOnTransactionConflict(() => executeTransactWrite(putAccount, putKey))
     } catch (e) {
       const codes = cancellationCodes(e)
       if (codes?.[0] === 'ConditionalCheckFailed') throw new ApiError('EntityAlreadyExists.Account', `The account ${accountId} already exists.`)

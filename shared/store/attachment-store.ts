@@ -16,7 +16,7 @@ import { RAM_LIMITS, roleKeyOf, type PolicyType, type RamQuotas } from '../valid
 import { policyNotFound, type PolicyStore } from './policy-store.ts'
 import { roleNotFound, type RoleStore } from './role-store.ts'
 import { accountPk, attachmentPrefix, type StoreTable } from './table.ts'
-import { cancellationCodes, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
+import { cancellationCodes, cancellationItems, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface AttachmentRecord {
   accountId: string
@@ -24,13 +24,6 @@ export interface AttachmentRecord {
   policyType: PolicyType
   policyName: string
   attachedAt: number
-}
-
-/** Cancellation reasons with the old item (raw AttributeValues) where one was asked for. */
-function cancellationItems(e: unknown): (Record<string, unknown> | undefined)[] | undefined {
-  const err = e as { name?: string; CancellationReasons?: { Item?: Record<string, unknown> }[] }
-  if (err?.name !== 'TransactionCanceledException') return undefined
-  return (err.CancellationReasons ?? []).map((r) => r.Item)
 }
 
 export class AttachmentStore {

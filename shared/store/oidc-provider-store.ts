@@ -13,12 +13,11 @@ import {
   DeleteTransaction,
   executeTransactWrite as execute,
 } from 'dynamodb-toolbox'
-import { randomBytes } from 'node:crypto'
 import { ApiError } from '../errors.ts'
 import { PROVIDER_LIMITS } from '../validation/oidc-provider-rules.ts'
 import { PROVIDER_PREFIX, accountPk, type StoreTable } from './table.ts'
 import { queryPage } from './paged-query.ts'
-import { cancellationCodes, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
+import { cancellationCodes, cancellationItems, isConditionalCheckFailed, retryOnTransactionConflict, toStoreError } from './store-errors.ts'
 
 export interface OidcProviderRecord {
   accountId: string
@@ -31,17 +30,6 @@ export interface OidcProviderRecord {
   createdAt: number
   updatedAt: number
   version: number
-}
-
-const newOpId = () => randomBytes(12).toString('base64url')
-
-/** Whether a failed condition's old image (raw AttributeValues) carries this call's own write. */
-const isOwnOp = (old: { [k: string]: unknown }, op: string) => (old.lastOp as { S?: string } | undefined)?.S === op
-
-/** A record as the service sees it: without the store's own bookkeeping. */
-function record(attributes: unknown): OidcProviderRecord {
-  const { lastOp: _lastOp, ...rest } = attributes as OidcProviderRecord & { lastOp?: string }
-  return rest
 }
 
 const notFound = (name: string) =>
@@ -74,7 +62,7 @@ export class OidcProviderStore {
         .key({ accountId, name })
         .options({ consistent: true })
         .send()
-      return Item === undefined ? undefined : record(Item)
+      return Item
     } catch (e) {
       throw toStoreError(e)
     }
@@ -155,7 +143,7 @@ export class OidcProviderStore {
         })
         .options({ condition: { attr: 'name', exists: true }, returnValues: 'ALL_NEW' })
         .send()
-      return record(Attributes)
+      return Attributes as OidcProviderRecord
     } catch (e) {
       if (isConditionalCheckFailed(e)) throw notFound(name)
       throw toStoreError(e)
@@ -163,72 +151,68 @@ export class OidcProviderStore {
   }
 
   /**
-   * Appends atomically: absent-from-list and below-limit are conditions of the same write. The write
-   * carries a random id of this call (`lastOp`), as the nonce store does: when the AWS SDK retries an
-   * append whose answer was lost although it succeeded, the retry's failed condition finds its own id
-   * and the call succeeds, instead of answering "already registered" for its own change.
+   * Appends atomically: absent-from-list and below-limit are conditions of the same write. The write is
+   * a one-item transaction for its idempotency: the AWS SDK retries a request whose answer was lost with
+   * the same ClientRequestToken, and DynamoDB answers the retry of a transaction that had succeeded with
+   * success, changing nothing. (A plain UpdateItem's retry is judged against the item as it is by then:
+   * with another edit in between it re-applied the change, or refused its own as "already registered".)
+   * Answers with the provider as read after the write.
    */
   async addToList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
     const info = FIELD_INFO[field]
-    const op = newOpId()
+    const append = this.t.ProviderEntity.build(UpdateTransaction)
+      .item({ accountId, name, [field]: $append([value]), updatedAt: now, version: $add(1) })
+      .options({
+        // `field` is a union of two list attributes; the toolbox types conditions per literal path.
+        condition: {
+          and: [
+            { attr: 'name', exists: true },
+            { size: field, lt: info.limit },
+            { not: { attr: field, contains: value } },
+          ],
+        } as never,
+        returnValuesOnConditionFalse: 'ALL_OLD',
+      })
     try {
-      const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
-        .item({ accountId, name, [field]: $append([value]), updatedAt: now, version: $add(1), lastOp: op })
-        .options({
-          // `field` is a union of two list attributes; the toolbox types conditions per literal path.
-          condition: {
-            and: [
-              { attr: 'name', exists: true },
-              { size: field, lt: info.limit },
-              { not: { attr: field, contains: value } },
-            ],
-          } as never,
-          returnValues: 'ALL_NEW',
-          returnValuesOnConditionFalse: 'ALL_OLD',
-        })
-        .send()
-      return record(Attributes)
+      await retryOnTransactionConflict(() => execute(append))
     } catch (e) {
-      if (isConditionalCheckFailed(e)) {
-        const old = e.Item as { [k: string]: unknown } | undefined
+      if (cancellationCodes(e)?.[0] === 'ConditionalCheckFailed') {
+        const old = cancellationItems(e)?.[0]
         if (!old) throw notFound(name)
-        if (isOwnOp(old, op)) return this.afterOwnOp(accountId, name)
-        // The old image on a failed condition is raw AttributeValues ({ L: [{ S }] }): the document
-        // client does not unmarshall error payloads.
+        // The old image of a cancelled transaction is raw AttributeValues ({ L: [{ S }] }).
         const list = (old[field] as { L?: { S?: string }[] } | undefined)?.L?.map((x) => x.S) ?? []
         if (list.includes(value)) throw new ApiError(info.exists, `The ${info.what} "${value}" is already registered on OIDC provider "${name}".`)
         throw new ApiError(info.limitCode, `OIDC provider "${name}" already has the maximum of ${info.limit} ${info.what}s.`)
       }
       throw toStoreError(e)
     }
+    return this.afterEdit(accountId, name)
   }
 
   /**
    * Removes by index with a condition that the element at that index is still the value; if a
-   * concurrent change moved it, read again. Never removes the wrong element.
+   * concurrent change moved it, read again. Never removes the wrong element. A one-item transaction,
+   * as in addToList: a retried removal that had succeeded is answered as such and removes nothing more
+   * (a plain UpdateItem's retry, after another call added the value again, removed that one too).
    * A remover only loses a race to a removal at a lower index, of which there are fewer than the
    * list's limit: the attempt bound covers that worst case with room for concurrent updates.
    */
   async removeFromList(accountId: string, name: string, field: ListField, value: string, now: number): Promise<OidcProviderRecord> {
     const info = FIELD_INFO[field]
-    // As in addToList: a retried removal that had succeeded finds its own id instead of "not registered".
-    const op = newOpId()
     const maxAttempts = PROVIDER_LIMITS.clientIdsPerProvider + 10
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const current = await this.get(accountId, name)
       if (!current) throw notFound(name)
       const index = current[field].indexOf(value)
       if (index < 0) throw new ApiError(info.missing, `The ${info.what} "${value}" is not registered on OIDC provider "${name}".`)
+      const remove = this.t.ProviderEntity.build(UpdateTransaction)
+        .item({ accountId, name, [field]: { [index]: $remove() }, updatedAt: now, version: $add(1) })
+        .options({ condition: { attr: `${field}[${index}]`, eq: value } as never })
       try {
-        const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
-          .item({ accountId, name, [field]: { [index]: $remove() }, updatedAt: now, version: $add(1), lastOp: op })
-          .options({ condition: { attr: `${field}[${index}]`, eq: value } as never, returnValues: 'ALL_NEW', returnValuesOnConditionFalse: 'ALL_OLD' })
-          .send()
-        return record(Attributes)
+        await retryOnTransactionConflict(() => execute(remove))
+        return this.afterEdit(accountId, name)
       } catch (e) {
-        if (isConditionalCheckFailed(e)) {
-          const old = e.Item as { [k: string]: unknown } | undefined
-          if (old !== undefined && isOwnOp(old, op)) return this.afterOwnOp(accountId, name)
+        if (cancellationCodes(e)?.[0] === 'ConditionalCheckFailed') {
           await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)))
           continue
         }
@@ -238,8 +222,8 @@ export class OidcProviderStore {
     throw new ApiError('Throttling', `OIDC provider "${name}" is being changed concurrently; retry.`, { retryAfterMs: 1000 })
   }
 
-  /** The provider after this call's own write, which succeeded though its answer was lost. */
-  private async afterOwnOp(accountId: string, name: string): Promise<OidcProviderRecord> {
+  /** The provider after this call's edit (a transaction returns no item): deleted since, it is not found. */
+  private async afterEdit(accountId: string, name: string): Promise<OidcProviderRecord> {
     const current = await this.get(accountId, name)
     if (!current) throw notFound(name)
     return current
@@ -249,7 +233,7 @@ export class OidcProviderStore {
   async list(accountId: string, maxItems: number, afterName?: string): Promise<{ items: OidcProviderRecord[]; nextName?: string }> {
     const after = afterName !== undefined ? `${PROVIDER_PREFIX}${afterName}` : undefined
     const page = await queryPage<OidcProviderRecord>(this.t, this.t.ProviderEntity, accountPk(accountId), PROVIDER_PREFIX, maxItems, after)
-    const items = page.items.map(record)
+    const { items } = page
     return page.more ? { items, nextName: items[items.length - 1]!.name } : { items }
   }
 }

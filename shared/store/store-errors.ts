@@ -46,6 +46,13 @@ export function cancellationCodes(e: unknown): string[] | undefined {
   return (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None')
 }
 
+/** Cancellation reasons with the old item (raw AttributeValues) where one was asked for, or undefined for other errors. */
+export function cancellationItems(e: unknown): (Record<string, unknown> | undefined)[] | undefined {
+  const err = e as { name?: string; CancellationReasons?: { Item?: Record<string, unknown> }[] }
+  if (err?.name !== 'TransactionCanceledException') return undefined
+  return (err.CancellationReasons ?? []).map((r) => r.Item)
+}
+
 /**
  * Runs `attempt` again while DynamoDB reports a transaction conflict (another transaction touched
  * the same item, e.g. the account's quota counter): bounded attempts, exponential backoff with full jitter.

@@ -129,8 +129,6 @@ export function defineTable(documentClient: DynamoDBDocumentClient, tableName: s
       createdAt: number(),
       updatedAt: number(),
       version: number(),
-      /** Random id of the last list edit (oidc-provider-store.ts): an SDK retry of a write that succeeded finds its own. */
-      lastOp: string().optional(),
     }),
     computeKey: ({ accountId, name }) => ({ pk: accountPk(accountId), sk: `${PROVIDER_PREFIX}${name}` }),
     timestamps: false,
