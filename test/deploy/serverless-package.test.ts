@@ -98,6 +98,10 @@ describe('serverless package: the table', () => {
     expect(prod.functions.tokenExchange.environment.TOKEN_KEYS_PARAMETER).toBe('/oidc-sts/prod/token-keys')
   }, 60_000)
 
+  it('gives every function 64 threads for host-name lookups, which a few issuers whose DNS never answers cannot all hold', () => {
+    for (const fn of Object.values(FUNCTIONS)) expect(R[`${fn}LambdaFunction`].Properties.Environment.Variables.UV_THREADPOOL_SIZE, fn).toBe('64')
+  })
+
   it('replaces the containers that read the secrets when secretsVersion changes (they read SSM once per container)', async () => {
     const printed = await run(SERVERLESS, ['print', '--stage', 'prod', '--format', 'json', '--param=secretsVersion=2026-11-29'], offline, 60_000)
     expect(printed.code, printed.stderr).toBe(0)
