@@ -293,7 +293,12 @@ function audiences(aud: unknown): string[] {
   throw invalid(`${UNRECOGNISED}: the claim aud must be a non-empty string or a non-empty array of non-empty strings.`)
 }
 
-const CONTROL_CHAR = /[\u0000-\u001f\u007f]/
+/**
+ * What `sub`, `jti` and `kid` must not contain: C0 and C1 control characters (escape sequences, line
+ * breaks: NEL), the Unicode line and paragraph separators, and lone surrogates (no Unicode text; JSON.parse
+ * decodes `\ud800` to one, and strict JSON readers of ListAuditEvents or OIDCTokenInfo would refuse it).
+ */
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|\p{Cs}/u
 
 function typeName(v: unknown): string {
   if (v === undefined) return 'nothing'

@@ -111,9 +111,10 @@ export class AuditStore {
   }
 
   /**
-   * One day's records for an account, newest first, a page at a time; none past its retention at `now`
-   * (DynamoDB's TTL deletes expired items only within days). A day's records expire oldest first, so the
-   * first expired one ends the listing.
+   * One day's records for an account, newest first, a page at a time; none older than the retention
+   * period at `now` (DynamoDB's TTL deletes expired items only within days). Judged by the record's time
+   * and this store's retention rather than by each item's stored expiresAt, which an earlier retention
+   * setting decided: a day's records then expire oldest first, and the first expired one ends the listing.
    */
   async list(accountId: string, day: string, maxItems: number, after: string | undefined, now: Date): Promise<{ items: AuditRecord[]; nextAt?: string }> {
     try {
@@ -126,9 +127,9 @@ export class AuditStore {
           ...(after !== undefined ? { exclusiveStartKey: { pk: auditPk(accountId, day), sk: after } } : {}),
         })
         .send()
-      const nowSec = Math.floor(now.getTime() / 1000)
+      const oldest = now.getTime() - this.retentionDays * 86_400_000
       const all = Items ?? []
-      const live = all.findIndex((row) => row.expiresAt <= nowSec)
+      const live = all.findIndex((row) => row.time <= oldest)
       const rows = live < 0 ? all : all.slice(0, live)
       const page = rows.slice(0, maxItems)
       const items = page.map(({ day: _d, at: _a, expiresAt: _e, ...r }) => r as AuditRecord)

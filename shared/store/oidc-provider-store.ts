@@ -129,7 +129,9 @@ export class OidcProviderStore {
     now: number,
   ): Promise<OidcProviderRecord> {
     try {
-      const { Attributes } = await this.t.ProviderEntity.build(UpdateItemCommand)
+      // A plain write on an item a transaction is changing (a list edit, a delete) fails with
+      // TransactionConflictException on AWS: retried like a transaction's conflict.
+      const { Attributes } = await retryOnTransactionConflict(() => this.t.ProviderEntity.build(UpdateItemCommand)
         .item({
           accountId,
           name,
@@ -142,7 +144,7 @@ export class OidcProviderStore {
           version: $add(1),
         })
         .options({ condition: { attr: 'name', exists: true }, returnValues: 'ALL_NEW' })
-        .send()
+        .send())
       return Attributes as OidcProviderRecord
     } catch (e) {
       if (isConditionalCheckFailed(e)) throw notFound(name)

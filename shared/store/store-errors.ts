@@ -3,7 +3,9 @@
 
 import { ApiError, storeUnavailable } from '../errors.ts'
 
-const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded'])
+// TransactionInProgressException: an SDK retry of a transaction whose first attempt DynamoDB is still
+// running (same ClientRequestToken); answered as a retry-later, like a conflict.
+const THROTTLING = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'TransactionInProgressException'])
 const UNAVAILABLE = new Set([
   'ResourceNotFoundException', // table missing: a deployment/bootstrap problem, not the caller's
   'InternalServerError',

@@ -167,6 +167,18 @@ describe('AuditSink', () => {
     expect(await ids(at(9), 3)).toEqual([])
   })
 
+  it('judges retention by the record\'s time and the retention set now, not by the expiry an earlier setting stored', async () => {
+    const { table } = await createTestTable('audit-retention-changed')
+    const account = '4445556667778880'
+    // Three records kept 90 days, then two newer ones written after the retention was lowered to one day.
+    await new AuditStore(table, 90).putBatch([0, 1, 2].map((i) => rec(i, { accountId: account })))
+    await new AuditStore(table, 1).putBatch([3, 4].map((i) => rec(i, { accountId: account })))
+    const twoDaysLater = new Date(Date.UTC(2026, 10, 30, 12))
+    expect((await new AuditStore(table, 1).list(account, '2026-11-28', 10, undefined, twoDaysLater)).items).toEqual([])
+    const listed = await new AuditStore(table, 90).list(account, '2026-11-28', 10, undefined, twoDaysLater)
+    expect(listed.items.map((r) => r.requestId)).toEqual(['REQ-004', 'REQ-003', 'REQ-002', 'REQ-001', 'REQ-000'])
+  })
+
   it('writes the audit line whatever LOG_LEVEL says (it is the durable record), except silent', () => {
     for (const level of ['debug', 'info', 'warn', 'error'] as const) {
       const lines: string[] = []

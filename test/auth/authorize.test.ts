@@ -76,7 +76,7 @@ function assumed(role: { roleName: string; roleId: string }, sessionPolicy?: str
 }
 
 /** Resolves to 'Allow', or the NoPermission detail the authorizer threw. */
-async function decide(authorize: Authorizer, caller: Caller, action: string, resource: string, req = request()) {
+async function decide(authorize: Authorizer, caller: Caller, action: string, resource: string | readonly string[], req = request()) {
   try {
     await authorize(caller, { action, resource }, def(action.split(':')[1]!), req)
     return 'Allow' as const
@@ -247,6 +247,17 @@ describe('assumed-role callers', () => {
     expect(await decide(authorize, caller, 'ram:ListRoles', roleArn('*'), request('10.9.8.7', new Date('2027-02-01T00:00:00Z')))).toMatchObject({
       NoPermissionType: 'ImplicitDeny',
     })
+  })
+
+  it('on an action on several resources (AttachPolicyToRole: role and policy), need every one allowed, in their own account', async () => {
+    const both = [roleArn('admin'), `acs:ram::${account}:policy/AliyunRAMFullAccess`]
+    expect(await decide(authorize, assumed(admin), 'ram:AttachPolicyToRole', both)).toBe('Allow')
+    // The second resource in another account: refused, whatever the policies say (ram:* on *).
+    expect(await decide(authorize, assumed(admin), 'ram:AttachPolicyToRole', [roleArn('admin'), `acs:ram::${otherAccount}:policy/mine`])).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
+    // The first resource not allowed, the second denied outright: the refusal is reported as the explicit Deny.
+    expect(await decide(authorize, assumed(guarded), 'ram:DeleteRole', [`acs:oidcsts::${account}:audit/x`, roleArn('prod-db')])).toMatchObject({ NoPermissionType: 'ExplicitDeny' })
+    expect(await decide(authorize, assumed(guarded), 'ram:DeleteRole', [roleArn('dev'), roleArn('prod-db')])).toMatchObject({ NoPermissionType: 'ExplicitDeny' })
+    expect(await decide(authorize, assumed(reader), 'ram:GetRole', [roleArn('x'), `acs:ram::${account}:policy/p`])).toMatchObject({ NoPermissionType: 'ImplicitDeny' })
   })
 
   it('are denied operator-only actions', async () => {

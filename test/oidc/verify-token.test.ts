@@ -251,6 +251,10 @@ describe('verifyOidcToken: subject and identifiers', () => {
     ['too long', 's'.repeat(1025)],
     ['with a newline', 'alice\nadmin'],
     ['with NUL', 'alice\u0000'],
+    ['with a C1 control (CSI)', 'alice\u009b31m'],
+    ['with a paragraph separator', 'alice\u2029admin'],
+    // JSON.parse decodes the escape \ud800 to a lone surrogate: no Unicode text.
+    ['with a lone surrogate', 'a\ud800b'],
   ])('rejects sub %s as Invalid', async (_, sub) => {
     await expectCode(verify(makeToken({ payload: claims({ sub }) })), INVALID)
   })
@@ -260,6 +264,10 @@ describe('verifyOidcToken: subject and identifiers', () => {
     ['too long', 'j'.repeat(1025)],
     ['with an escape sequence and a line break', '\u001b[31mFAKE\u001b[0m\r\nline2'],
     ['with DEL', 'id\u007f'],
+    ['with a C1 control (CSI)', 'id\u009b31m'],
+    ['with NEL', 'id\u0085x'],
+    ['with a line separator', 'id\u2028x'],
+    ['with a lone surrogate', 'x\udc00'],
   ])('rejects jti %s as Invalid (it is audited and shown to operators)', async (_, jti) => {
     await expectCode(verify(makeToken({ payload: claims({ jti }) })), INVALID)
   })

@@ -7,6 +7,7 @@ import {
   ResourceNotFoundException,
   TransactionCanceledException,
   TransactionConflictException,
+  TransactionInProgressException,
 } from '@aws-sdk/client-dynamodb'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../shared/errors.ts'
@@ -27,6 +28,8 @@ describe('toStoreError', () => {
     ['ProvisionedThroughputExceededException', new ProvisionedThroughputExceededException({ message: 'slow down', ...meta })],
     ['TransactionConflictException', new TransactionConflictException({ message: 'conflict', ...meta })],
     ['a cancellation by TransactionConflict', canceled('None', 'TransactionConflict')],
+    // An SDK retry of a transaction DynamoDB is still running (same ClientRequestToken).
+    ['TransactionInProgressException', new TransactionInProgressException({ message: 'in progress', ...meta })],
   ])('maps %s to 429 Throttling with a retry hint', (_what, e) => {
     const err = toStoreError(e)
     expect({ code: err.code, status: err.status, retryAfterMs: err.retryAfterMs }).toEqual({ code: 'Throttling', status: 429, retryAfterMs: 1000 })
