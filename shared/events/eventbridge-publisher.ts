@@ -1,6 +1,7 @@
-// Publishes the service's events to an EventBridge bus with PutEvents: at most 10 entries per call
-// (the API's limit), entries EventBridge refuses are retried once, and whatever still fails is logged
-// in full (the log is then the record of the event) and counted, never thrown at the caller's data.
+// Publishes the service's events to an EventBridge bus with PutEvents: at most 10 entries and 256 KB
+// per call (the API's limits: a call over the size fails all its entries), entries EventBridge refuses
+// are retried once, and whatever still fails is logged in full (the log is then the record of the
+// event) and counted, never thrown at the caller's data.
 // A caller's deadline (options.signal) ends publishing: no call starts after it, the one in flight is
 // aborted, and the events not confirmed by then are returned undelivered with the rest.
 
@@ -9,6 +10,37 @@ import type { Logger } from '../log.ts'
 import { EVENT_SOURCE, type EventPublisher, type PublishOptions, type PublishResult, type ServiceEvent } from './service-events.ts'
 
 const MAX_ENTRIES_PER_CALL = 10
+/** A call's entries together stay under this, as EventBridge counts them (entryBytes). An entry as large goes alone: only it fails. */
+const MAX_BYTES_PER_CALL = 256 * 1024
+
+interface Pending {
+  event: ServiceEvent
+  entry: PutEventsRequestEntry
+}
+
+/** An entry's size by EventBridge's rule: 14 bytes for Time, then Source, DetailType and Detail in UTF-8 (no Resources here). */
+function entryBytes(e: PutEventsRequestEntry): number {
+  return 14 + Buffer.byteLength(e.Source ?? '') + Buffer.byteLength(e.DetailType ?? '') + Buffer.byteLength(e.Detail ?? '')
+}
+
+/** The entries in order, in calls within both limits. */
+function callsOf(entries: Pending[]): Pending[][] {
+  const calls: Pending[][] = []
+  let call: Pending[] = []
+  let bytes = 0
+  for (const p of entries) {
+    const size = entryBytes(p.entry)
+    if (call.length === MAX_ENTRIES_PER_CALL || (call.length > 0 && bytes + size >= MAX_BYTES_PER_CALL)) {
+      calls.push(call)
+      call = []
+      bytes = 0
+    }
+    call.push(p)
+    bytes += size
+  }
+  if (call.length > 0) calls.push(call)
+  return calls
+}
 
 export interface EventBridgePublisherOptions {
   /** Bus name or ARN (EVENT_BUS_NAME). */
@@ -38,21 +70,23 @@ export class EventBridgePublisher implements EventPublisher {
     let published = 0
     const undelivered: ServiceEvent[] = []
     let stopLogged = false
-    for (let i = 0; i < events.length; i += MAX_ENTRIES_PER_CALL) {
-      let pending = events.slice(i, i + MAX_ENTRIES_PER_CALL).map((event) => ({
-        event,
-        entry: {
-          EventBusName: this.opts.busName,
-          Source: EVENT_SOURCE,
-          DetailType: event.detailType,
-          Detail: JSON.stringify(event.detail),
-          Time: event.time ?? new Date(),
-        } satisfies PutEventsRequestEntry,
-      }))
+    let done = 0
+    const entries = events.map((event): Pending => ({
+      event,
+      entry: {
+        EventBusName: this.opts.busName,
+        Source: EVENT_SOURCE,
+        DetailType: event.detailType,
+        Detail: JSON.stringify(event.detail),
+        Time: event.time ?? new Date(),
+      },
+    }))
+    for (const call of callsOf(entries)) {
+      let pending = call
       for (let attempt = 1; attempt <= 2 && pending.length > 0; attempt++) {
         if (signal?.aborted) {
           // Past the deadline: this batch and the ones after it are not sent (logged below, one line each).
-          if (!stopLogged) this.opts.logger.warn('PutEvents stopped: the publish deadline has passed', { bus: this.opts.busName, entriesLeft: events.length - i })
+          if (!stopLogged) this.opts.logger.warn('PutEvents stopped: the publish deadline has passed', { bus: this.opts.busName, entriesLeft: events.length - done })
           stopLogged = true
           break
         }
@@ -73,6 +107,7 @@ export class EventBridgePublisher implements EventPublisher {
         undelivered.push(lost.event)
         this.opts.logger.error('event not delivered to EventBridge', { bus: this.opts.busName, detailType: lost.entry.DetailType, detail: lost.entry.Detail })
       }
+      done += call.length
     }
     return { published, undelivered }
   }

@@ -44,6 +44,13 @@ export interface HealthChangedDetail {
 
 export type KeyRotationReason = 'key-ids-changed' | 'chain-changed' | 'provider-changed' | 'announced'
 
+/**
+ * Kids a key-rotation event lists per list; the rest are counted. A JWKS may hold 100 kids of 256
+ * characters (up to 6 bytes each in JSON): all of them, added and removed, would exceed EventBridge's
+ * 256 KB per entry; 2 × 20 stay under 62 KB.
+ */
+export const MAX_KEY_IDS_SHOWN = 20
+
 export interface KeyRotationDetail {
   /** The IssuerUrl exactly as registered on the providers. */
   issuer: string
@@ -53,8 +60,12 @@ export interface KeyRotationDetail {
    * already reflects it, so a repeated delivery does not refetch. Defaults to the event's `time`.
    */
   observedAt?: string
+  /** At most MAX_KEY_IDS_SHOWN of the kids added; addedKeyIdsNotShown counts the others. */
   addedKeyIds?: string[]
+  addedKeyIdsNotShown?: number
+  /** At most MAX_KEY_IDS_SHOWN of the kids removed; removedKeyIdsNotShown counts the others. */
   removedKeyIds?: string[]
+  removedKeyIdsNotShown?: number
 }
 
 export interface ServiceEvent<T = unknown> {

@@ -58,6 +58,13 @@ function base64url(value: unknown): Buffer | undefined {
   return typeof value === 'string' && BASE64URL.test(value) ? Buffer.from(value, 'base64url') : undefined
 }
 
+/** An unsigned big-endian integer in its minimal form, base64url (RFC 7518 §6.3.1.1: no leading zero octets). */
+function minimal(bytes: Buffer): string {
+  let i = 0
+  while (i < bytes.length - 1 && bytes[i] === 0) i++
+  return bytes.subarray(i).toString('base64url')
+}
+
 function bitLength(bytes: Buffer): number {
   let i = 0
   while (i < bytes.length && bytes[i] === 0) i++
@@ -94,7 +101,9 @@ function checkJwk(raw: Record<string, unknown>): { jwk: PublicJwk } | { reason: 
     // e = 1 makes every "signature" valid; an even e is no RSA exponent.
     if (eBits < 2 || (e[e.length - 1]! & 1) === 0) return { reason: 'RSA public exponent is not odd and greater than 1' }
     if (eBits >= bits) return { reason: 'RSA public exponent is not smaller than the modulus' }
-    const jwk: PublicJwk = { kty: 'RSA', n: raw.n as string, e: raw.e as string, ...extra }
+    // The same key in its minimal form: leading zero octets would only inflate the stored copy (a
+    // padded modulus still counts as its bits), and the importer is given what was checked.
+    const jwk: PublicJwk = { kty: 'RSA', n: minimal(n), e: minimal(e), ...extra }
     const mismatch = alg === undefined ? undefined : algorithmMismatch(jwk, alg)
     return mismatch === undefined ? { jwk } : { reason: mismatch }
   }

@@ -11,22 +11,26 @@
 // crash) loses none of the changes it has already saved. A record keeps the status last announced for
 // certain (notifiedStatus) and one subscribers may believe instead (announcing), cleared once a
 // delivery is confirmed: after an announcement that was not (refused, a failure after EventBridge took
-// it, a stop), the next run announces whatever status it finds (at least once, never lost). IdPs
-// never checked come first, the rest in a new random order each run, so a run that cannot finish does
-// not starve the same IdPs every time.
+// it, a stop), the next run announces whatever status it finds (at least once, never lost). So for a
+// key-rotation event: the issuer's records carry it (announcingRotation) until its delivery is
+// confirmed, and each run announces it again, with any newer change folded in. Accounts take turns,
+// one IdP each per round, an account's never-checked IdPs first and the rest in a new random order each
+// run (health-order.ts), so a run that cannot finish starves neither the same IdPs every time nor the
+// accounts whose IdPs are few. A JWKS copy too large for the table is logged and left out, not an error.
 // Health records of deleted providers are removed. A failure on one IdP or one record is logged and
 // counted; it never stops the run.
 
-import { DETAIL_TYPES, type EventPublisher, type HealthChangedDetail, type HealthStatus, HEALTH_STATUSES, type KeyRotationDetail, type ServiceEvent } from '../events/service-events.ts'
+import { DETAIL_TYPES, type EventPublisher, type HealthChangedDetail, type HealthStatus, HEALTH_STATUSES, type ServiceEvent } from '../events/service-events.ts'
 import type { Logger } from '../log.ts'
 import { toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
 import type { HealthStore, ProviderHealthRecord } from '../store/health-store.ts'
-import type { JwksCopyStore } from '../store/jwks-copy-store.ts'
+import { jwksCopyItemBytes, type JwksCopyStore, MAX_JWKS_COPY_ITEM_BYTES } from '../store/jwks-copy-store.ts'
 import type { DirectoryProvider, ProviderDirectory } from '../store/provider-directory.ts'
 import { formatUtc } from '../time.ts'
 import { providerArn } from '../validation/oidc-provider-rules.ts'
-import { evaluateProviderHealth, type IssuerObservation, observedChange } from './health-evaluate.ts'
+import { evaluateProviderHealth, type IssuerObservation, keyRotationDetail, observedChange } from './health-evaluate.ts'
 import { observeIssuer, type ObserveOptions } from './health-observe.ts'
+import { issuerOrder } from './health-order.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
 
 export interface HealthCheckDeps {
@@ -94,14 +98,15 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
 
   const checkIssuer = async ([issuer, members]: [string, DirectoryProvider[]]) => {
     const events: ServiceEvent[] = []
-    // Records whose status change is announced by one of `events`: saved again, as announced, once delivered.
-    const toConfirm = new Map<ServiceEvent, ProviderHealthRecord>()
     const union = [...new Set(members.flatMap((p) => p.fingerprints))]
     const { observation, keys } = await observeIssuer(issuer, union, { deadlineMs: settings.idpTimeoutMs, now, ...(settings.fetchOptions ? { fetch: settings.fetchOptions } : {}) })
     const checkedAt = now()
-    let previous: ProviderHealthRecord | undefined
     // The members' records several at a time: one after another, an issuer that hundreds of accounts
-    // trust would hold the run for hundreds of store round trips after its IdP answered.
+    // trust would hold the run for hundreds of store round trips after its IdP answered. All are read
+    // before any is written: the newest holds the previous observation and a key-rotation event in
+    // doubt, and the records written carry the rotation this run announces until it is confirmed.
+    const olds: Array<{ p: DirectoryProvider; old: ProviderHealthRecord | undefined }> = []
+    let previous: ProviderHealthRecord | undefined
     await forEachBounded(members, PROVIDER_CONCURRENCY, async (p) => {
       try {
         const stored = await deps.health.get(p.accountId, p.name)
@@ -109,6 +114,18 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         // since the last run: this one starts unchecked.
         const old = stored?.issuerUrl === issuer ? stored : undefined
         if (old !== undefined && (previous === undefined || old.checkedAt > previous.checkedAt)) previous = old
+        olds.push({ p, old })
+      } catch (e) {
+        errors++
+        logger.error('health record not written', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
+      }
+    })
+    const change = observedChange(previous?.observation, observation)
+    const rotation = keyRotationDetail(issuer, observation.observedAt, change, previous?.announcingRotation)
+    // Records written, with the event announcing their status change (saved again once it is delivered).
+    const written: Array<{ record: ProviderHealthRecord; event: ServiceEvent | undefined }> = []
+    await forEachBounded(olds, PROVIDER_CONCURRENCY, async ({ p, old }) => {
+      try {
         const ev = evaluateProviderHealth(observation, p.fingerprints, checkedAt, settings.warningDays)
         const changed = old?.status !== ev.status
         // What subscribers last heard for certain, and a status they may believe instead (`announcing`:
@@ -131,6 +148,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
           statusChangedAt: changed || old === undefined ? checkedAt : old.statusChangedAt,
           notifiedStatus: notified,
           ...(nextDoubt === undefined ? {} : { announcing: nextDoubt }),
+          ...(rotation === undefined ? {} : { announcingRotation: rotation }),
           checkedFingerprints: p.fingerprints,
           ...(ev.matchedFingerprint === undefined ? {} : { matchedFingerprint: ev.matchedFingerprint }),
           fingerprintsToAdd: ev.fingerprintsToAdd,
@@ -143,6 +161,7 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         await deps.health.put(record)
         statuses[ev.status]++
         if (changed) logger.info('provider health changed', { accountId: p.accountId, provider: p.name, issuer, previousStatus: old?.status ?? 'unchecked', status: ev.status })
+        let event: ServiceEvent | undefined
         if (announce) {
           const detail: HealthChangedDetail = {
             accountId: p.accountId,
@@ -156,30 +175,29 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
             ...(ev.fingerprintsToAdd.length > 0 ? { fingerprintsToAdd: ev.fingerprintsToAdd } : {}),
             ...(ev.matchedCertificate === undefined ? {} : { expiresInDays: ev.matchedCertificate.expiresInDays }),
           }
-          const event: ServiceEvent = { detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) }
+          event = { detailType: DETAIL_TYPES.healthChanged, detail, time: new Date(checkedAt) }
           events.push(event)
-          toConfirm.set(event, record)
         }
+        written.push({ record, event })
       } catch (e) {
         errors++
         logger.error('health record not written', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
       }
     })
-    const change = observedChange(previous?.observation, observation)
-    if (change !== undefined) {
-      const detail: KeyRotationDetail = {
-        issuer,
-        reason: change.reason,
-        observedAt: new Date(observation.observedAt).toISOString(),
-        ...(change.addedKeyIds.length > 0 ? { addedKeyIds: change.addedKeyIds } : {}),
-        ...(change.removedKeyIds.length > 0 ? { removedKeyIds: change.removedKeyIds } : {}),
-      }
-      events.push({ detailType: DETAIL_TYPES.keyRotation, detail, time: new Date(checkedAt) })
-      logger.info('issuer keys or chain changed', { issuer, reason: change.reason, addedKeyIds: change.addedKeyIds, removedKeyIds: change.removedKeyIds })
+    let rotationEvent: ServiceEvent | undefined
+    if (rotation !== undefined) {
+      rotationEvent = { detailType: DETAIL_TYPES.keyRotation, detail: rotation, time: new Date(checkedAt) }
+      events.push(rotationEvent)
+      if (change !== undefined) logger.info('issuer keys or chain changed', { issuer, reason: change.reason, addedKeyIds: change.addedKeyIds, removedKeyIds: change.removedKeyIds })
+      else logger.info('key rotation announced again: its delivery was not confirmed', { issuer, observedAt: rotation.observedAt })
     }
     if (keys !== undefined) {
       try {
-        if ((await deps.jwksCopies.put(toStoredJwksCopy(keys), now())) === 'stored') copiesStored++
+        const copy = toStoredJwksCopy(keys)
+        const result = await deps.jwksCopies.put(copy, now())
+        if (result === 'stored') copiesStored++
+        // Not a failure of the run, and nothing a retry would change: exchanges fetch from the IdP.
+        if (result === 'too-large') logger.warn('JWKS copy not stored: too large', { issuer, bytes: jwksCopyItemBytes(copy), limit: MAX_JWKS_COPY_ITEM_BYTES, keys: copy.jwks.keys.length })
       } catch (e) {
         errors++
         logger.error('JWKS copy not stored', { issuer, error: e as Error })
@@ -191,15 +209,24 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
       published.published += result.published
       published.failed += result.undelivered.length
       const undelivered = new Set(result.undelivered)
-      // Confirmed: subscribers heard the status. Not confirmed (refused, or a failure that may have
-      // come after EventBridge took it): the record stays as written, its doubt for the next run.
-      const delivered = [...toConfirm].filter(([event]) => !undelivered.has(event))
-      await forEachBounded(delivered, PROVIDER_CONCURRENCY, async ([, record]) => {
-        const { announcing: _settled, ...rest } = record
+      // Confirmed: subscribers heard the status, or the rotation. Not confirmed (refused, or a failure
+      // that may have come after EventBridge took it): the record stays as written, in doubt for the next run.
+      const rotationHeard = rotationEvent !== undefined && !undelivered.has(rotationEvent)
+      const settled = written.flatMap(({ record, event }) => {
+        const heard = event !== undefined && !undelivered.has(event)
+        if (!heard && !rotationHeard) return []
+        const { announcing, announcingRotation, ...rest } = record
+        return [{
+          ...rest,
+          ...(heard ? { notifiedStatus: record.status } : announcing === undefined ? {} : { announcing }),
+          ...(rotationHeard || announcingRotation === undefined ? {} : { announcingRotation }),
+        }]
+      })
+      await forEachBounded(settled, PROVIDER_CONCURRENCY, async (record) => {
         try {
-          await deps.health.put({ ...rest, notifiedStatus: record.status })
+          await deps.health.put(record)
         } catch (e) {
-          // Left in doubt: the next run announces the status it finds, a duplicate at worst, never a loss.
+          // Left in doubt: the next run announces again, a duplicate at worst, never a loss.
           errors++
           logger.error('health record not marked as announced', { accountId: record.accountId, provider: record.name, issuer, error: e as Error })
         }
@@ -222,11 +249,8 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
     }
   })
 
-  const checked = new Set(health.map((h) => `${h.accountId}/${h.name}/${h.issuerUrl}`))
-  const neverChecked = ([issuer, members]: [string, DirectoryProvider[]]) => members.some((p) => !checked.has(`${p.accountId}/${p.name}/${issuer}`))
-  const issuers = shuffle([...byIssuer.entries()])
-  const ordered = [...issuers.filter(neverChecked), ...issuers.filter((e) => !neverChecked(e))]
-  const issuersSkipped = await forEachBounded(ordered, settings.concurrency, checkIssuer, settings.signal)
+  // Accounts take turns (health-order.ts): a run that stops early has checked some of every account's issuers.
+  const issuersSkipped = await forEachBounded(issuerOrder(byIssuer, health), settings.concurrency, checkIssuer, settings.signal)
   if (issuersSkipped > 0) logger.warn('health check stopped before every IdP was checked', { issuersSkipped })
 
 
@@ -249,13 +273,4 @@ function logSummaryOfIssuer(logger: Logger, issuer: string, providers: number, o
   const fields = { issuer, providers, keyIds: o.keyIds, discoveryLastSent: o.discovery?.lastSentSha1, jwksLastSent: o.jwks?.lastSentSha1 }
   if (o.problem) logger.warn('IdP check failed', { ...fields, problem: o.problem.kind, stage: o.problem.stage, message: o.problem.message })
   else logger.debug('IdP checked', fields)
-}
-
-/** A copy of `items` in a random order (Fisher–Yates; fairness, not secrecy). */
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[items[i], items[j]] = [items[j]!, items[i]!]
-  }
-  return items
 }

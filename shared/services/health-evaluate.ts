@@ -14,7 +14,7 @@
 //                        will change, register the successor's fingerprint before it does
 //   ok
 
-import type { HealthStatus } from '../events/service-events.ts'
+import { type HealthStatus, type KeyRotationDetail, MAX_KEY_IDS_SHOWN } from '../events/service-events.ts'
 import type { DiscoveryFailureKind } from '../oidc/discovery.ts'
 import { type ChainEntry, matchFingerprint } from '../oidc/https-fetch-chain.ts'
 
@@ -185,4 +185,38 @@ export function observedChange(before: IssuerObservation | undefined, after: Iss
   if (addedKeyIds.length > 0 || removedKeyIds.length > 0) return { reason: 'key-ids-changed', addedKeyIds, removedKeyIds }
   if (sha1s(before!.discovery) !== sha1s(after.discovery) || sha1s(before!.jwks) !== sha1s(after.jwks)) return { reason: 'chain-changed', addedKeyIds, removedKeyIds }
   return undefined
+}
+
+/**
+ * The key-rotation event an issuer's check sends: the change observed since the previous check, and a
+ * rotation announced before whose delivery is not confirmed (`pending`, its detail as sent). Pending
+ * alone, it is sent again as it was; with a new change, one event tells both: the kids added and
+ * removed over the two (net, exact unless the pending one's lists were cut), observed now.
+ */
+export function keyRotationDetail(issuer: string, observedAt: number, change: ObservedChange | undefined, pending: KeyRotationDetail | undefined): KeyRotationDetail | undefined {
+  if (change === undefined) return pending
+  let { reason, addedKeyIds: added, removedKeyIds: removed } = change
+  let addedNotShown = 0
+  let removedNotShown = 0
+  if (pending !== undefined) {
+    // A kid one of them added and the other removed is no change to a subscriber who heard neither.
+    const a = new Set([...(pending.addedKeyIds ?? []), ...added])
+    const r = new Set([...(pending.removedKeyIds ?? []), ...removed])
+    added = [...a].filter((k) => !r.has(k)).sort()
+    removed = [...r].filter((k) => !a.has(k)).sort()
+    addedNotShown = pending.addedKeyIdsNotShown ?? 0
+    removedNotShown = pending.removedKeyIdsNotShown ?? 0
+    if (added.length + removed.length + addedNotShown + removedNotShown > 0) reason = 'key-ids-changed'
+  }
+  addedNotShown += Math.max(0, added.length - MAX_KEY_IDS_SHOWN)
+  removedNotShown += Math.max(0, removed.length - MAX_KEY_IDS_SHOWN)
+  return {
+    issuer,
+    reason,
+    observedAt: new Date(observedAt).toISOString(),
+    ...(added.length > 0 ? { addedKeyIds: added.slice(0, MAX_KEY_IDS_SHOWN) } : {}),
+    ...(addedNotShown > 0 ? { addedKeyIdsNotShown: addedNotShown } : {}),
+    ...(removed.length > 0 ? { removedKeyIds: removed.slice(0, MAX_KEY_IDS_SHOWN) } : {}),
+    ...(removedNotShown > 0 ? { removedKeyIdsNotShown: removedNotShown } : {}),
+  }
 }

@@ -17,14 +17,15 @@
 // - Bad input never changes stored data: a malformed event is refused with a logged reason; a bad
 //   stream record is reported in batchItemFailures (Lambda retries it per the mapping's bounds, then
 //   hands it to the on-failure destination) while the other records are processed. IdP failures are
-//   logged, not retried: the health check reports them and refreshes again on its next run.
+//   logged, not retried: the health check reports them and refreshes again on its next run. Nor is a
+//   copy too large for the table (a retry would fetch the same): token exchange fetches from the IdP.
 
 import { type KeyRotationReason, parseKeyRotationEvent } from '../events/service-events.ts'
 import type { Logger } from '../log.ts'
 import { discoveryFailureOf, type DiscoveryOptions, fetchIssuerKeys, type IssuerKeys } from '../oidc/discovery.ts'
 import { fromStoredJwksCopy, STORED_COPY_MAX_SKEW_MS, toStoredJwksCopy } from '../oidc/jwks-cache-copy.ts'
 import { chainsVouchFor } from '../oidc/https-fetch-chain.ts'
-import type { JwksCopyRecord, JwksCopyStore } from '../store/jwks-copy-store.ts'
+import { jwksCopyItemBytes, type JwksCopyRecord, type JwksCopyStore, MAX_JWKS_COPY_ITEM_BYTES } from '../store/jwks-copy-store.ts'
 import { type DirectoryProvider, type ProviderDirectory, providerKeyOf } from '../store/provider-directory.ts'
 import { forEachBounded } from '../limits/for-each-bounded.ts'
 import { isObject } from '../validation/is-object.ts'
@@ -68,6 +69,8 @@ export type RefreshOutcome =
   | { outcome: 'current'; fetchedAt: number }
   /** A newer copy was stored meanwhile (another trigger won). */
   | { outcome: 'superseded' }
+  /** The copy is too large for the table: not stored, and not worth a retry. */
+  | { outcome: 'too-large'; bytes: number }
   /** No provider of any account registers this issuer. */
   | { outcome: 'unknown-issuer' }
   | { outcome: 'idp-failed'; kind: string; message: string }
@@ -139,6 +142,11 @@ export class KeyRefresher {
     if (result === 'superseded') {
       this.deps.logger.info('JWKS copy superseded by a newer one', { issuer, reason })
       return { outcome: 'superseded' }
+    }
+    if (result === 'too-large') {
+      const bytes = jwksCopyItemBytes(copy)
+      this.deps.logger.warn('JWKS copy not stored: too large', { issuer, reason, bytes, limit: MAX_JWKS_COPY_ITEM_BYTES, keys: copy.jwks.keys.length })
+      return { outcome: 'too-large', bytes }
     }
     this.deps.logger.info('JWKS copy stored', { issuer, reason, keyIds, fetchedAt: keys.fetchedAt })
     return { outcome: 'stored', keyIds, fetchedAt: keys.fetchedAt }

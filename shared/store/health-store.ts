@@ -2,12 +2,12 @@
 // written by the health check, read by GetOIDCProviderHealth / ListOIDCProviderHealth (a Query of the
 // account's health partition). The partition is not the account's own (ACCOUNT#<accountId>) so that the
 // health check's IAM role can be confined to health records: dynamodb:LeadingKeys sees only the pk.
-// The observation (chains, key ids) is kept as JSON: it is read whole and re-evaluated, never queried
-// by parts. `issuerUrl` puts the record in the sparse issuer index, which is how the health check finds
-// records whose provider has been deleted.
+// The observation (chains, key ids) and a key-rotation event in doubt are kept as JSON: they are read
+// whole (the observation re-evaluated), never queried by parts. `issuerUrl` puts the record in the
+// sparse issuer index, which is how the health check finds records whose provider has been deleted.
 
 import { DeleteItemCommand, Entity, GetItemCommand, PutItemCommand, QueryCommand, item, list, number, string } from 'dynamodb-toolbox'
-import type { HealthStatus } from '../events/service-events.ts'
+import type { HealthStatus, KeyRotationDetail } from '../events/service-events.ts'
 import type { IssuerObservation } from '../services/health-evaluate.ts'
 import { healthPk, type StoreTable } from './table.ts'
 import { toStoreError } from './store-errors.ts'
@@ -37,6 +37,12 @@ export interface ProviderHealthRecord {
    * next run announces the status it finds, whatever it is, while this differs from notifiedStatus.
    */
   announcing?: HealthStatus
+  /**
+   * The issuer's key-rotation event (its detail as sent) whose delivery is not confirmed, as
+   * `announcing` is for the status: written with the record before publishing, cleared once delivery
+   * is confirmed; until then each run announces it again (with any newer change folded in).
+   */
+  announcingRotation?: KeyRotationDetail
   /** The provider's fingerprints the status was evaluated against. */
   checkedFingerprints: string[]
   matchedFingerprint?: string
@@ -68,6 +74,7 @@ export class HealthStore {
         statusChangedAt: number(),
         notifiedStatus: string().enum(...STATUSES, 'unchecked').optional(),
         announcing: string().enum(...STATUSES).optional(),
+        announcingRotation: string().optional(),
         checkedFingerprints: list(string()),
         matchedFingerprint: string().optional(),
         fingerprintsToAdd: list(string()),
@@ -92,9 +99,14 @@ export class HealthStore {
   }
 
   async put(record: ProviderHealthRecord): Promise<void> {
-    const { observation, ...rest } = record
+    const { observation, announcingRotation, ...rest } = record
     try {
-      await this.entity.build(PutItemCommand).item({ ...rest, problem: rest.problem?.slice(0, 2048), observation: JSON.stringify(observation) }).send()
+      await this.entity.build(PutItemCommand).item({
+        ...rest,
+        problem: rest.problem?.slice(0, 2048),
+        observation: JSON.stringify(observation),
+        announcingRotation: announcingRotation === undefined ? undefined : JSON.stringify(announcingRotation),
+      }).send()
     } catch (e) {
       throw toStoreError(e)
     }
@@ -129,7 +141,8 @@ export class HealthStore {
   }
 }
 
-function fromItem(i: { observation: string } & Omit<ProviderHealthRecord, 'observation'>): ProviderHealthRecord {
+function fromItem({ announcingRotation, ...i }: { observation: string; announcingRotation?: string } & Omit<ProviderHealthRecord, 'observation' | 'announcingRotation'>): ProviderHealthRecord {
+  const rotation = announcingRotation === undefined ? {} : { announcingRotation: parseDetail(announcingRotation, i.issuerUrl) }
   let observation: IssuerObservation
   try {
     observation = JSON.parse(i.observation) as IssuerObservation
@@ -143,5 +156,14 @@ function fromItem(i: { observation: string } & Omit<ProviderHealthRecord, 'obser
       problem: { kind: 'unreachable', stage: 'discovery', message: 'The stored observation cannot be read; the next check replaces it' },
     }
   }
-  return { ...i, observation }
+  return { ...i, ...rotation, observation }
+}
+
+/** A stored rotation detail; unreadable, still a rotation to announce (of this issuer, details unknown). */
+function parseDetail(text: string, issuer: string): KeyRotationDetail {
+  try {
+    return JSON.parse(text) as KeyRotationDetail
+  } catch {
+    return { issuer }
+  }
 }

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import type { ChainEntry } from '../../shared/oidc/https-fetch-chain.ts'
 import { forEachBounded } from '../../shared/limits/for-each-bounded.ts'
-import { evaluateProviderHealth, type IssuerObservation, observedChange, statusOfProblem } from '../../shared/services/health-evaluate.ts'
+import { MAX_KEY_IDS_SHOWN } from '../../shared/events/service-events.ts'
+import { evaluateProviderHealth, type IssuerObservation, keyRotationDetail, observedChange, statusOfProblem } from '../../shared/services/health-evaluate.ts'
 
 const NOW = Date.parse('2026-11-28T10:00:00Z')
 const DAY = 86_400_000
@@ -99,6 +100,30 @@ describe('observedChange', () => {
     expect(observedChange(before, observation({ keyIds: ['k2', 'k1'] }))).toBeUndefined()
     expect(observedChange(undefined, before)).toBeUndefined()
     expect(observedChange(before, observation({ problem: { kind: 'timeout', stage: 'discovery', message: '' } }))).toBeUndefined()
+  })
+})
+
+describe('keyRotationDetail', () => {
+  const issuer = 'https://idp.example.com'
+  const at = new Date(NOW).toISOString()
+
+  it('lists at most MAX_KEY_IDS_SHOWN kids each and counts the rest: 100 + 100 kids of 256 characters fit an EventBridge entry', () => {
+    const kids = (p: string) => Array.from({ length: 100 }, (_, i) => `${p}${i}`.padEnd(256, '\u0001'))
+    const detail = keyRotationDetail(issuer, NOW, { reason: 'key-ids-changed', addedKeyIds: kids('a'), removedKeyIds: kids('r') }, undefined)!
+    expect(detail).toEqual({ issuer, reason: 'key-ids-changed', observedAt: at, addedKeyIds: kids('a').slice(0, MAX_KEY_IDS_SHOWN), addedKeyIdsNotShown: 100 - MAX_KEY_IDS_SHOWN, removedKeyIds: kids('r').slice(0, MAX_KEY_IDS_SHOWN), removedKeyIdsNotShown: 100 - MAX_KEY_IDS_SHOWN })
+    expect(Buffer.byteLength(JSON.stringify(detail))).toBeLessThan(64 * 1024)
+  })
+
+  it('sends a pending rotation again as it was, alone; with a new change, the net of both', () => {
+    const pending = { issuer, reason: 'key-ids-changed' as const, observedAt: '2026-11-27T10:00:00.000Z', addedKeyIds: ['k2'], removedKeyIds: ['k1'] }
+    expect(keyRotationDetail(issuer, NOW, undefined, pending)).toBe(pending)
+    expect(keyRotationDetail(issuer, NOW, undefined, undefined)).toBeUndefined()
+    // k2 came and went unheard; k1 went, k3 came.
+    expect(keyRotationDetail(issuer, NOW, { reason: 'key-ids-changed', addedKeyIds: ['k3'], removedKeyIds: ['k2'] }, pending)).toEqual({ issuer, reason: 'key-ids-changed', observedAt: at, addedKeyIds: ['k3'], removedKeyIds: ['k1'] })
+    // A new chain after unheard kids: the kids are the news.
+    expect(keyRotationDetail(issuer, NOW, { reason: 'chain-changed', addedKeyIds: [], removedKeyIds: [] }, pending)).toEqual({ issuer, reason: 'key-ids-changed', observedAt: at, addedKeyIds: ['k2'], removedKeyIds: ['k1'] })
+    const chain = { issuer, reason: 'chain-changed' as const, observedAt: '2026-11-27T10:00:00.000Z' }
+    expect(keyRotationDetail(issuer, NOW, { reason: 'chain-changed', addedKeyIds: [], removedKeyIds: [] }, chain)).toEqual({ issuer, reason: 'chain-changed', observedAt: at })
   })
 })
 

@@ -1,4 +1,4 @@
-// The event bus: the EventBridge publisher (through its client seam: batches of 10, refused entries
+// The event bus: the EventBridge publisher (through its client seam: batches of 10 and 256 KB, refused entries
 // retried once, the rest logged, nothing sent past the caller's deadline), the in-process bus (EventBridge envelopes, async in-order delivery,
 // drain, close), and the validation of incoming key-rotation events against the sample in events/.
 import { readFileSync } from 'node:fs'
@@ -20,6 +20,21 @@ describe('EventBridgePublisher', () => {
     expect(await publisher.publish(events(23))).toEqual({ published: 23, undelivered: [] })
     expect(calls.map((c) => c.Entries!.length)).toEqual([10, 10, 3])
     expect(calls[0]!.Entries![0]).toMatchObject({ EventBusName: 'oidc-sts-test', Source: EVENT_SOURCE, DetailType: 'OIDC Issuer Key Rotation', Detail: '{"issuer":"https://idp0.example.com"}' })
+  })
+
+  it('keeps each PutEvents within 256 KB as EventBridge counts entries, so one large event cannot fail the call of the others', async () => {
+    const calls: PutEventsCommand['input'][] = []
+    const client = { send: async (c: PutEventsCommand) => (calls.push(c.input), { FailedEntryCount: 0, Entries: c.input.Entries!.map(() => ({ EventId: 'x' })) }) }
+    const publisher = new EventBridgePublisher({ busName: 'b', region: 'eu-central-1', logger: recordingLogger(), client: client as never })
+    // 60 KB details (3-byte characters): four fit a call, a fifth would not.
+    const big = (i: number): ServiceEvent => ({ detailType: DETAIL_TYPES.keyRotation, detail: { issuer: `https://idp${i}.example.com`, addedKeyIds: ['€'.repeat(20_000)] } })
+    const sent = [big(0), ...events(2), big(1), big(2), big(3), big(4), big(5)]
+    expect(await publisher.publish(sent)).toEqual({ published: 8, undelivered: [] })
+    const size = (e: NonNullable<PutEventsCommand['input']['Entries']>[number]) => 14 + Buffer.byteLength(e.Source!) + Buffer.byteLength(e.DetailType!) + Buffer.byteLength(e.Detail!)
+    for (const c of calls) expect(c.Entries!.reduce((n, e) => n + size(e), 0)).toBeLessThan(256 * 1024)
+    expect(calls.map((c) => c.Entries!.length)).toEqual([6, 2])
+    // In order.
+    expect(calls.flatMap((c) => c.Entries!.map((e) => e.Detail))).toEqual(sent.map((e) => JSON.stringify(e.detail)))
   })
 
   it('retries refused entries once and logs, with their detail, those still refused', async () => {
