@@ -491,8 +491,11 @@ function renderWhere(r: BenchResults, push: Push) {
     const parts = prof
       ? Object.keys(prof.busyShares).sort((a, b) => partUs(b) - partUs(a)).filter((c) => partUs(c) >= 5).map((c) => `${c} ~${f0(partUs(c))} µs`).join(', ')
       : ''
-    const needed = hello / 0.35
-    const helloAdapter = p.kinds['hello.adapter'].cpuUs.median
+    // The target is a ratio of invocations/s: its budget is wall time per invocation, not CPU (which
+    // also counts GC helper threads).
+    const helloWall = p.kinds.hello.wallUs.median
+    const pathWall = p.kinds.RS256.wallUs.median
+    const helloAdapterWall = p.kinds['hello.adapter'].wallUs.median
     const likeForLike = (alg: 'RS256' | 'ES256') => x(ratio(p.kinds[alg].perSec, p.kinds['hello.adapter'].perSec))
     push(
       `Per RS256 exchange through the proxy: **${f0(path)} µs of CPU**, against ${f0(hello)} µs for a whole hello-world invocation.`,
@@ -500,10 +503,10 @@ function renderWhere(r: BenchResults, push: Push) {
       "on this machine, and the service's wrappers are within a few µs of those floors (table above). By the profile, the exchange's CPU goes to:",
       `${parts}.`,
       '',
-      `For 0.35× the exchange would have to fit in ~${f0(needed)} µs of CPU (hello-world ÷ 0.35): ${f1(needed / hello)} hello-world invocations.`,
-      'That is the target\'s floor: hello-world through @fastify/aws-lambda with its default options. Like for like, against',
-      `hello-world behind the service's own adapter and options (${f0(helloAdapter)} µs of CPU), the ratios are RS256 ${likeForLike('RS256')} and`,
-      `ES256 ${likeForLike('ES256')}, and 0.35× would take ~${f0(helloAdapter / 0.35)} µs; the verdicts in the Targets table need both floors.`,
+      `For 0.35× an exchange invocation would have to take at most ~${f0(helloWall / 0.35)} µs (hello-world's ${f0(helloWall)} µs per invocation ÷ 0.35; it takes`,
+      `${f0(pathWall)} µs): ${f1(1 / 0.35)} hello-world invocations. That is the target's floor: hello-world through @fastify/aws-lambda with its`,
+      `default options. Like for like, against hello-world behind the service's own adapter and options (${f0(helloAdapterWall)} µs per invocation), the`,
+      `ratios are RS256 ${likeForLike('RS256')} and ES256 ${likeForLike('ES256')}, and 0.35× would allow ~${f0(helloAdapterWall / 0.35)} µs; the verdicts in the Targets table need both floors.`,
       '',
       'Why both, 2026-11-29 (code of 5f5d72d): API Gateway\'s payload 2.0 events carry the decoded query beside the raw one, and',
       'the bench\'s events now do too. With its default options @fastify/aws-lambda builds the request\'s query from that decoded',
@@ -667,17 +670,18 @@ function es256Budget(r: BenchResults): string[] {
   const p = r.proxy
   const fl = r.floors
   if (!p || !fl) return []
-  const hello = p.kinds.hello.cpuUs.median
+  // Wall time per invocation: the target is a ratio of invocations/s.
+  const hello = p.kinds.hello.wallUs.median
   const budget = hello / 0.35
   const esVerifyUs = 1e6 / (fl.opsPerSec['es256.nodeCrypto']?.median ?? Number.NaN)
   const rsVerifyUs = 1e6 / (fl.opsPerSec['rs256.nodeCrypto']?.median ?? Number.NaN)
   // What the RS256 exchange spends besides the framework (~ a hello-world invocation) and its verification floor.
-  const rest = p.kinds.RS256.cpuUs.median - hello - rsVerifyUs
+  const rest = p.kinds.RS256.wallUs.median - hello - rsVerifyUs
   return [
     `ES256: one P-256 verification costs ${f1(esVerifyUs)} µs here (node:crypto with a cached KeyObject, the floor above; \`openssl speed\``,
     `ecdsap256 gives the same order), ${f2(esVerifyUs / hello)} hello-world invocations. Of the ~${f0(budget)} µs that 0.35× allows, the`,
     `framework (about one hello-world, ${f0(hello)} µs) and the verification leave ~${f0(budget - hello - esVerifyUs)} µs for everything else, which`,
-    `costs ~${f0(rest)} µs in the RS256 exchange (its CPU minus a hello-world and an RS256 verification floor). ES256 at 0.35× would need`,
+    `costs ~${f0(rest)} µs in the RS256 exchange (its time per invocation minus a hello-world and an RS256 verification floor). ES256 at 0.35× would need`,
     `that rest cut by ${f0(100 * (1 - (budget - hello - esVerifyUs) / rest))} %: the gap is the cost of P-256 verification on this CPU.`,
     '',
   ]
@@ -954,7 +958,7 @@ function renderProjection(r: BenchResults, push: Push) {
     '  calls only) are random keys. **The audit table copy is the hot item**: its partition key is `AUDIT#<account>#<day>`, so all',
     '  exchanges of one account on one day write one partition, which accepts ~1 000 write units/s: one account can be audited in the',
     '  table at ~1 000 exchanges/s, not at 100 000/s (the table\'s default on-demand quota, 40 000 write units/s, binds next). Above that,',
-    '  BatchWriteItem returns unprocessed items: the audit writer retries them 5 times, then fails the batch, which Lambda retries and',
+    '  BatchWriteItem returns unprocessed items: the audit writer tries them 5 times, then fails the batch, which Lambda retries and',
     '  then parks in the dead-letter queue (the log stream keeps every record; the exchange itself never waits for the table). At that',
     '  scale the copy needs write sharding (`AUDIT#<account>#<day>#<n>`, read by fan-out) or the subscription writing to S3/Firehose.',
     '- **IdP fetch rates.** Each container fetches an issuer\'s discovery document and JWKS once when cold, then once per 10 min, and at most',
@@ -972,7 +976,7 @@ function renderChanges(push: Push) {
     '- The audit table copy left the exchange function. First the handler called `audit.flush()` after every invocation (every',
     '  exchange waited for a one-record BatchWriteItem: ~75 invocations/s); then it wrote a batch of 25 before the invocation that',
     '  filled it returned (0.09× hello-world with that wait, 0.27× without). Now a CloudWatch Logs subscription hands the audit lines to',
-    '  functions/audit-writer.ts, and the exchange function makes no table write at all (its IAM role lost BatchWriteItem).',
+    '  functions/audit-writer.ts, and the exchange function makes no audit write (its IAM role lost BatchWriteItem; its one table write is a signed call\'s nonce).',
     '- One log line per exchange: the audit line, written at every level but `silent`, replaces the request line plus the audit line.',
     '- shared/http/lambda-adapter.ts: @fastify/aws-lambda without `decorateRequest` (a randomBytes() call and a map entry per',
     '  invocation for `request.awsLambda`, which nothing reads).',

@@ -1,5 +1,5 @@
 // Reads the validated TLS chain of an IdP connection and matches it against registered SHA-1 thumbprints (spec §6).
-import { createHash } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
 import type { DetailedPeerCertificate, TLSSocket } from 'node:tls'
 
 /** One certificate of a chain as an operator needs to see it (health check, mismatch errors). */
@@ -42,15 +42,28 @@ function isoDate(text: string | undefined): string {
  * certificates the server sent and then appends issuers found in the trust store (spec §6.3), so the
  * last entry is usually the trust-store root although the server did not send it. On a resumed TLS
  * session node has no chain at all and this returns [] (callers then fail closed).
+ *
+ * Node links those certificates by name and key identifier only, not by the chain OpenSSL verified:
+ * a server could send, beside its valid chain, a forged (say, expired, so OpenSSL passes over it)
+ * certificate with its intermediate's name and key "issued" by any public CA certificate, which it
+ * then sends too, and that certificate would be matched against the registered fingerprints. So the
+ * walk ends at the first certificate whose key did not sign the one before it: what remains is a chain
+ * of real signatures from the leaf OpenSSL validated. (Dates are not checked: an expired cross-signed
+ * root that a server sends last is what the spec's openssl recipe has operators register, and its
+ * issuer did sign it.)
  */
 export function readPeerChain(socket: TLSSocket): ChainEntry[] {
   const out: ChainEntry[] = []
   const seen = new Set<string>()
   let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true)
+  let child: X509Certificate | undefined
   while (cert && Buffer.isBuffer(cert.raw) && cert.raw.length > 0 && out.length < MAX_CHAIN_LENGTH) {
     const sha1 = createHash('sha1').update(cert.raw).digest('hex')
     if (seen.has(sha1)) break
     seen.add(sha1)
+    const x509 = parseCertificate(cert.raw)
+    if (x509 === undefined || (child !== undefined && !signedBy(child, x509))) break
+    child = x509
     const next: DetailedPeerCertificate | undefined = cert.issuerCertificate
     out.push({
       subject: formatName(cert.subject as unknown as Record<string, string | string[]>),
@@ -62,6 +75,23 @@ export function readPeerChain(socket: TLSSocket): ChainEntry[] {
     cert = next
   }
   return out
+}
+
+function parseCertificate(der: Buffer): X509Certificate | undefined {
+  try {
+    return new X509Certificate(der)
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `issuer`'s key verifies `child`'s signature (and names it as its issuer). */
+function signedBy(child: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return child.checkIssued(issuer) && child.verify(issuer.publicKey)
+  } catch {
+    return false
+  }
 }
 
 /**

@@ -86,6 +86,9 @@ const CERTIFICATE_ERRORS = new Set([
   'INVALID_CA', 'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
   'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_TLS_CERT_ALTNAME_FORMAT',
   'UNABLE_TO_GET_CRL', 'CRL_SIGNATURE_FAILURE', 'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED',
+  // Node's name for every other OpenSSL verification failure (a too-weak signature digest, a name
+  // constraint violated, an unhandled critical extension): the chain is refused all the same.
+  'UNSPECIFIED',
 ])
 
 export interface HttpsTarget {
