@@ -1,4 +1,4 @@
-// Lambda entry: IMS (and later RAM) management actions plus operator extensions, behind their own
+// Lambda entry: IMS and RAM management actions plus operator extensions, behind their own
 // HTTP API. The Fastify app is built once per container (top-level await) and reused while warm.
 
 import { loadConfig } from '../shared/config.ts'

@@ -3,11 +3,12 @@
 // can list recent exchanges with a signed call (ListAuditEvents):
 // - on AWS, by the audit-writer function, which a CloudWatch Logs subscription on the token-exchange log
 //   group feeds with these lines in batches (functions/audit-writer.ts): the exchange function itself
-//   makes no table write, and nothing is lost that the log stream has (the writer's items are
+//   makes no audit write, and nothing is lost that the log stream has (the writer's items are
 //   idempotent, so a redelivered batch writes the same items again);
 // - locally (`npm start`, tests), by this sink: batches of up to 25 (BatchWriteItem) written in the
-//   background, every 25 records or after flushIntervalMs. A crash loses at most that buffer from
-//   the table copy, never from the log.
+//   background, every 25 records or after flushIntervalMs. A crash loses what waits (≤ 25 records or
+//   1 s normally, at most maxBuffered while the store is slow), and a batch the table refuses past the
+//   store's retries is dropped and counted: from the table copy, never from the log.
 import type { Logger } from '../log.ts'
 import type { AuditStore } from '../store/audit-store.ts'
 

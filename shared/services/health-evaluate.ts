@@ -4,7 +4,7 @@
 //
 // Status, most severe first:
 //   unreachable          no complete TLS connection or answer (refused, timeout, untrusted or expired
-//                        chain, forbidden address, HTTP 5xx)
+//                        chain, forbidden address, HTTP 5xx or 429, after the retry)
 //   invalid-discovery    the discovery document is missing, not JSON, names another issuer, or its
 //                        jwks_uri is unusable
 //   invalid-jwks         the JWKS is missing, not JSON, malformed, or has no usable signing key
