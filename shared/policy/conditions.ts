@@ -151,12 +151,31 @@ export function createRequestContext(
  * Extend both together (claim-based keys, `oidc:claim/<name>`, are meant to join them).
  */
 export const TRUST_CONDITION_KEYS = ['oidc:iss', 'oidc:aud', 'oidc:sub', 'acs:CurrentTime', 'acs:SourceIp'] as const
-const TRUST_KEYS_LOWER: ReadonlySet<string> = new Set(TRUST_CONDITION_KEYS.map((k) => k.toLowerCase()))
 
-/** Why `key` cannot be tested by a trust policy, or undefined when it can (keys are case-insensitive). */
-export function trustConditionKeyProblem(key: string): string | undefined {
-  if (TRUST_KEYS_LOWER.has(key.toLowerCase())) return undefined
-  return `not a condition key of a trust policy (it can test ${TRUST_CONDITION_KEYS.join(', ')}): a condition on it would never be satisfied, or, negated, always`
+/**
+ * The operators each trust key's values can be compared with: a comparison of another family never
+ * holds on them (a time is no number, a subject no address), and, negated, always holds.
+ */
+const TRUST_KEY_FAMILIES: Readonly<Record<string, ConditionFamily>> = {
+  'oidc:iss': 'String',
+  'oidc:aud': 'String',
+  'oidc:sub': 'String',
+  'acs:currenttime': 'Date',
+  'acs:sourceip': 'IpAddress',
+}
+
+/**
+ * Why `key` cannot be tested with `operator` by a trust policy, or undefined when it can (keys are
+ * case-insensitive): the key must be one an exchange has, and the operator of its family.
+ */
+export function trustConditionKeyProblem(key: string, operator: ConditionOperator): string | undefined {
+  const family = TRUST_KEY_FAMILIES[key.toLowerCase()]
+  if (family === undefined) {
+    return `not a condition key of a trust policy (it can test ${TRUST_CONDITION_KEYS.join(', ')}): a condition on it would never be satisfied, or, negated, always`
+  }
+  const used = OPERATORS[operator].family
+  if (used === family) return undefined
+  return `takes ${family} operators only: a ${used} comparison (${operator}) would never hold on it, or, negated, always`
 }
 
 /**

@@ -273,9 +273,10 @@ function readStatement(raw: unknown, location: string, kind: PolicyKind, stored:
     fail(location, 'must contain Resource or NotResource')
   }
 
-  // A trust policy's conditions can only test what an exchange knows (TRUST_CONDITION_KEYS): on any
-  // other key a positive operator never holds and a negated one always does, so a Deny would never
-  // fire and an Allow's exclusion would admit everyone. One stored before this rule is read as it was.
+  // A trust policy's conditions can only test what an exchange knows (TRUST_CONDITION_KEYS), each with
+  // operators of its own family: on any other key, or with another family's operator, a positive
+  // operator never holds and a negated one always does, so a Deny would never fire and an Allow's
+  // exclusion would admit everyone. One stored before these rules is read as it was.
   const keyRule = kind === 'trust' && !stored ? trustConditionKeyProblem : undefined
   const condition = has('Condition') ? readCondition(raw.Condition, at(location, 'Condition'), keyRule) : undefined
 
@@ -309,7 +310,7 @@ function readPrincipal(raw: unknown, location: string): PolicyPrincipal {
   return Object.fromEntries(entries)
 }
 
-function readCondition(raw: unknown, location: string, keyRule?: (key: string) => string | undefined): ConditionBlock {
+function readCondition(raw: unknown, location: string, keyRule?: (key: string, operator: ConditionOperator) => string | undefined): ConditionBlock {
   if (!isObject(raw)) fail(location, 'must be an object of condition operators')
   const operators = Object.keys(raw)
   // An empty block would hold vacuously; refusing it keeps a half-deleted condition from widening a grant.
@@ -325,7 +326,7 @@ function readCondition(raw: unknown, location: string, keyRule?: (key: string) =
     const entries: [string, string[]][] = []
     for (const key of keys) {
       if (!CONDITION_KEY.test(key)) fail(opLocation, `${quote(key)} is not a valid condition key (expected "<prefix>:<name>")`)
-      const problem = keyRule?.(key)
+      const problem = keyRule?.(key, operator)
       if (problem !== undefined) fail(at(opLocation, key), problem)
       entries.push([key, readConditionValues(operator, keysRaw[key], at(opLocation, key))])
     }

@@ -148,8 +148,8 @@ const ROLE_ARN = /^acs:ram::\d*:role\//
 /**
  * The action an OIDC exchange performs. Alibaba's trust policies say `sts:AssumeRole` for every
  * principal type (spec §4.4); `sts:AssumeRoleWithOIDC`, seen in third-party code, is accepted as an
- * alias. Read so that the alias never widens access: an Allow applies when it covers the exchange
- * under both names (a NotAction naming either excludes it), a Deny when it covers either name.
+ * alias. Read so that the alias never widens access: an Allow applies when its Action names either
+ * name (a NotAction naming either excludes it), a Deny when it covers either name.
  */
 export const TRUST_ACTIONS: readonly string[] = ['sts:AssumeRole', 'sts:AssumeRoleWithOIDC']
 

@@ -219,8 +219,15 @@ describe('parsePolicyDocument normalisation', () => {
   })
 
   it('refuses a trust condition on a key no exchange has (keys are case-insensitive); one stored before that rule is still read', () => {
-    const onKey = (key: string, operator = 'StringEquals') => mutate(trustFixture, (d) => (first(d).Condition = { [operator]: { [key]: 'x' } }))
-    for (const key of TRUST_CONDITION_KEYS) expect(checkPolicyDocument(onKey(key.toUpperCase()), 'trust').ok, key).toBe(true)
+    const onKey = (key: string, operator = 'StringEquals', value = 'x') => mutate(trustFixture, (d) => (first(d).Condition = { [operator]: { [key]: value } }))
+    const fitting: Record<string, [string, string]> = {
+      'oidc:iss': ['StringEquals', 'x'],
+      'oidc:aud': ['StringEquals', 'x'],
+      'oidc:sub': ['StringEquals', 'x'],
+      'acs:CurrentTime': ['DateLessThan', '2027-01-01T00:00:00Z'],
+      'acs:SourceIp': ['IpAddress', '203.0.113.0/24'],
+    }
+    for (const key of TRUST_CONDITION_KEYS) expect(checkPolicyDocument(onKey(key.toUpperCase(), ...fitting[key]!), 'trust').ok, key).toBe(true)
     const unknown = checkPolicyDocument(onKey('oidc:repository', 'StringNotEquals'), 'trust')
     expect(unknown).toMatchObject({ ok: false, location: 'Statement[0].Condition.StringNotEquals.oidc:repository', reason: expect.stringContaining('not a condition key of a trust policy') })
     expect(checkPolicyDocument(onKey('acs:SecureTransport', 'Bool'), 'trust').ok).toBe(false)
@@ -228,6 +235,27 @@ describe('parsePolicyDocument normalisation', () => {
     // Permission and session policies may name any key (Alibaba's global keys among them).
     const permission = JSON.stringify({ Version: '1', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*', Condition: { Bool: { 'acs:MFAPresent': 'false' } } }] })
     expect(checkPolicyDocument(permission, 'permission').ok).toBe(true)
+  })
+
+  it('refuses a trust condition whose operator is of another family than its key (it would never hold, or, negated, always)', () => {
+    const on = (operator: string, key: string, value: unknown) => checkPolicyDocument(mutate(trustFixture, (d) => (first(d).Condition = { [operator]: { [key]: value } })), 'trust')
+    for (const [operator, key, value] of [
+      // A Deny on the time written with a Numeric operator never fired: the time is no number.
+      ['NumericGreaterThan', 'acs:CurrentTime', 1767225600],
+      ['StringEquals', 'acs:CurrentTime', '2027-01-01T00:00:00Z'],
+      // A negated address comparison on the subject held for every token.
+      ['NotIpAddress', 'oidc:sub', '1.2.3.4'],
+      ['IpAddress', 'oidc:sub', '1.2.3.4'],
+      ['DateNotEquals', 'oidc:sub', '2027-01-01T00:00:00Z'],
+      ['NumericEquals', 'oidc:aud', 1],
+      ['Bool', 'oidc:iss', 'true'],
+      ['StringEquals', 'acs:SourceIp', '203.0.113.5'],
+    ] as const) {
+      expect(on(operator, key, value), `${operator} ${key}`).toMatchObject({ ok: false, location: `Statement[0].Condition.${operator}.${key}`, reason: expect.stringContaining('operators only') })
+    }
+    // One stored before that rule is still read.
+    const stored = mutate(trustFixture, (d) => (first(d).Condition = { NotIpAddress: { 'oidc:sub': '1.2.3.4' } }))
+    expect(parsePolicyDocument(stored, 'trust', { stored: true }).Statement[0]!.Condition).toEqual({ NotIpAddress: { 'oidc:sub': ['1.2.3.4'] } })
   })
 
   it('refuses a trust statement whose Action can never cover sts:AssumeRole, as evaluateTrust reads it; one stored before that rule is still read', () => {
@@ -375,15 +403,15 @@ describe('serialisation round trip', () => {
   const oneOrMany = (values: string[]) =>
     fc.oneof(fc.constantFrom(...values), fc.uniqueArray(fc.constantFrom(...values), { minLength: 1, maxLength: 3 }))
   const conditionArb = fc.dictionary(
-    fc.constantFrom('StringLike', 'StringNotEquals', 'NumericLessThan', 'Bool', 'IpAddress'),
+    fc.constantFrom('StringLike', 'StringNotEquals', 'DateLessThan', 'StringEquals', 'IpAddress'),
     fc.constant(null),
     { minKeys: 1, maxKeys: 3 },
   ).map((ops) =>
     Object.fromEntries(
       Object.keys(ops).map((op) => {
-        const value = { StringLike: 'repo:*', StringNotEquals: ['a', 'b'], NumericLessThan: 3, Bool: true, IpAddress: '10.0.0.0/8' }[op]
-        // Keys a trust policy can test (TRUST_CONDITION_KEYS); the grammar checks values by operator.
-        const key = { StringLike: 'oidc:sub', StringNotEquals: 'oidc:aud', NumericLessThan: 'acs:CurrentTime', Bool: 'oidc:iss', IpAddress: 'acs:SourceIp' }[op]!
+        const value = { StringLike: 'repo:*', StringNotEquals: ['a', 'b'], DateLessThan: 1767225600, StringEquals: 'https://idp.example', IpAddress: '10.0.0.0/8' }[op]
+        // Keys a trust policy can test (TRUST_CONDITION_KEYS), each with an operator of its family; the grammar checks values by operator.
+        const key = { StringLike: 'oidc:sub', StringNotEquals: 'oidc:aud', DateLessThan: 'acs:CurrentTime', StringEquals: 'oidc:iss', IpAddress: 'acs:SourceIp' }[op]!
         return [op, { [key]: value }]
       }),
     ),
