@@ -117,7 +117,8 @@ export async function runHealthCheck(deps: HealthCheckDeps, settings: HealthChec
         olds.push({ p, old })
       } catch (e) {
         errors++
-        logger.error('health record not written', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
+        // Unread, it is not written either: this provider is left unchecked this run.
+        logger.error('health record not read; provider not checked this run', { accountId: p.accountId, provider: p.name, issuer, error: e as Error })
       }
     })
     const change = observedChange(previous?.observation, observation)
